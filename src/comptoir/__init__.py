@@ -1,0 +1,1 @@
+"""Comptoir: the customer accounts back-office of an online shop."""

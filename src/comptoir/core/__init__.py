@@ -1,0 +1,1 @@
+"""Shared machinery only: actors and events, text folding, normalisers, bulk writes."""

@@ -1,0 +1,24 @@
+"""Text folding for search: case- and accent-insensitive, the same in Python and in the index."""
+
+import unicodedata
+
+_FOLD_CACHE: dict[str, str] = {}
+
+
+def fold(text: str | None) -> str:
+    """'Hélène DUPONT' -> 'helene dupont'; 'Œuvre' -> 'oeuvre'; 'Straße' -> 'strasse'."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.replace("œ", "oe").replace("æ", "ae").replace("ø", "o").replace("ł", "l")
+
+
+def fold_cached(text: str) -> str:
+    """``fold`` for the bulk paths, where the same names come back many times."""
+    folded = _FOLD_CACHE.get(text)
+    if folded is None:
+        folded = fold(text)
+        if len(_FOLD_CACHE) < 200_000:
+            _FOLD_CACHE[text] = folded
+    return folded

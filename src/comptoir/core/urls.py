@@ -1,0 +1,8 @@
+from django.urls import path
+
+from comptoir.core import views
+
+app_name = "core"
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+]

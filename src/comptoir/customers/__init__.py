@@ -1,0 +1,1 @@
+"""Customers: the customer record, addresses, consents, tags, notes and the timeline."""

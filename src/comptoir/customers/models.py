@@ -1,0 +1,287 @@
+"""The customer record and what hangs off it: titles, addresses, tags, group memberships and
+the append-only history of marketing consents. Stored figures (orders, sales, visits) are columns
+kept up to date by the order and visit services, never aggregated at read time.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from comptoir.core.models import Source
+
+
+class Language(models.TextChoices):
+    FRENCH = "fr", _("French")
+    ENGLISH = "en", _("English")
+
+
+class Gender(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    NEUTRAL = "neutral", _("Neutral")
+
+
+class Title(models.Model):
+    """A social title (M., Mme, ...); the list is configured by the shop."""
+
+    name_fr = models.CharField(_("name (French)"), max_length=32)
+    name_en = models.CharField(_("name (English)"), max_length=32)
+    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("title")
+        verbose_name_plural = _("titles")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "fr").startswith("en") else self.name_fr
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=64)
+    name_key = models.CharField(max_length=64, unique=True, editable=False)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Channel(models.TextChoices):
+    """The marketing channels a customer consents to."""
+
+    NEWSLETTER = "newsletter", _("Newsletter")
+    PARTNER_OFFERS = "partner_offers", _("Partner offers")
+    SMS = "sms", _("SMS")
+
+
+class OptInLevel(models.TextChoices):
+    SINGLE = "single", _("Single opt-in")
+    CONFIRMED = "confirmed", _("Confirmed opt-in")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class Customer(models.Model):
+    # Identity
+    title = models.ForeignKey(
+        Title, verbose_name=_("title"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    first_name = models.CharField(_("first name"), max_length=255)
+    last_name = models.CharField(_("last name"), max_length=255)
+    email = models.CharField(_("e-mail"), max_length=254, blank=True)
+    email_key = models.CharField(max_length=254, blank=True, editable=False, db_index=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, help_text=_("E.164"))
+    phone_input = models.CharField(_("phone as entered"), max_length=40, blank=True)
+    mobile = models.CharField(_("mobile phone"), max_length=20, blank=True)
+    mobile_input = models.CharField(_("mobile phone as entered"), max_length=40, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.FRENCH
+    )
+    company = models.CharField(_("company"), max_length=255, blank=True)
+    siret = models.CharField(_("SIRET"), max_length=14, blank=True)
+    ape_code = models.CharField(_("APE/NAF code"), max_length=6, blank=True)
+    vat_number = models.CharField(_("VAT number"), max_length=32, blank=True)
+    website = models.URLField(_("website"), blank=True)
+    social_accounts = models.JSONField(_("social accounts"), default=dict, blank=True)
+    external_id = models.CharField(_("external id"), max_length=64, blank=True, db_index=True)
+
+    # Account state
+    is_guest = models.BooleanField(_("guest"), default=False)
+    is_enabled = models.BooleanField(_("enabled"), default=True)
+    is_blocked = models.BooleanField(_("blocked from ordering"), default=False)
+    blocked_reason = models.TextField(_("reason for blocking"), blank=True)
+    blocked_at = models.DateTimeField(_("blocked on"), null=True, blank=True)
+    blocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("blocked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    is_tax_exempt = models.BooleanField(_("tax exempt"), default=False)
+    tax_exemption_ref = models.CharField(_("tax exemption reference"), max_length=64, blank=True)
+    deleted_at = models.DateTimeField(_("deleted on"), null=True, blank=True)
+    anonymised_at = models.DateTimeField(_("anonymised on"), null=True, blank=True)
+    is_demo = models.BooleanField(_("demo customer"), default=False)
+    password = models.CharField(max_length=128, blank=True, editable=False)
+    must_reset_password = models.BooleanField(default=False, editable=False)
+
+    # Groups: the default group's price rules apply; it is always one of the groups.
+    default_group = models.ForeignKey(
+        "groups.Group",
+        verbose_name=_("default group"),
+        on_delete=models.PROTECT,
+        related_name="default_for",
+    )
+    groups = models.ManyToManyField(
+        "groups.Group", through="Membership", verbose_name=_("groups"), related_name="customers"
+    )
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
+
+    # Current consent state; the history is in ConsentRecord.
+    newsletter = models.BooleanField(_("newsletter"), default=False)
+    newsletter_at = models.DateTimeField(_("newsletter consent changed"), null=True, blank=True)
+    partner_offers = models.BooleanField(_("partner offers"), default=False)
+    partner_offers_at = models.DateTimeField(_("partner offers changed"), null=True, blank=True)
+    sms = models.BooleanField(_("SMS"), default=False)
+    sms_at = models.DateTimeField(_("SMS consent changed"), null=True, blank=True)
+
+    note = models.TextField(_("private note"), blank=True)
+
+    # Stored figures (valid orders only count towards sales).
+    orders_count = models.PositiveIntegerField(_("orders"), default=0)
+    invalid_orders_count = models.PositiveIntegerField(_("invalid orders"), default=0)
+    total_spent = models.DecimalField(
+        _("sales"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    first_order_at = models.DateTimeField(_("first order"), null=True, blank=True)
+    last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)
+    last_visit_at = models.DateTimeField(_("last visit"), null=True, blank=True)
+
+    created_at = models.DateTimeField(_("registration"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    # Bumped by every update, for optimistic locking of concurrent edits.
+    version = models.PositiveIntegerField(default=1, editable=False)
+    # Accent-folded names, e-mail, phones, company, cities and postcodes, for the search index.
+    search_text = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email_key"],
+                condition=Q(is_guest=False) & ~Q(email_key=""),
+                name="customer_email_unique_registered",
+                violation_error_message=_("A customer with this e-mail address already exists."),
+            ),
+            models.CheckConstraint(
+                condition=Q(is_guest=True) | ~Q(email_key="") | Q(anonymised_at__isnull=False),
+                name="customer_registered_has_email",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_blocked=False) | ~Q(blocked_reason=""),
+                name="customer_blocked_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_spent__gte=0), name="customer_total_spent_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="customer_created"),
+            models.Index(fields=["last_name", "id"], name="customer_last_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email or f"#{self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def average_order(self) -> Decimal:
+        if not self.orders_count:
+            return Decimal("0")
+        return (self.total_spent / self.orders_count).quantize(Decimal("0.01"))
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class Membership(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="memberships")
+    group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "group"], name="membership_unique"),
+        ]
+        indexes = [models.Index(fields=["group", "customer"], name="membership_group")]
+
+
+class Address(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses")
+    alias = models.CharField(_("alias"), max_length=32, blank=True)
+    first_name = models.CharField(_("first name"), max_length=255)
+    last_name = models.CharField(_("last name"), max_length=255)
+    company = models.CharField(_("company"), max_length=255, blank=True)
+    vat_number = models.CharField(_("VAT number"), max_length=32, blank=True)
+    address1 = models.CharField(_("address"), max_length=255)
+    address2 = models.CharField(_("address (2)"), max_length=255, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=16, blank=True)
+    city = models.CharField(_("city"), max_length=128)
+    state = models.CharField(_("state/province"), max_length=64, blank=True)
+    country = CountryField(_("country"))
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    is_default_shipping = models.BooleanField(_("default shipping address"), default=False)
+    is_default_billing = models.BooleanField(_("default billing address"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(is_default_shipping=True),
+                name="address_one_default_shipping",
+            ),
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(is_default_billing=True),
+                name="address_one_default_billing",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return ", ".join(p for p in [self.address1, self.postcode, self.city] if p)
+
+
+class ConsentRecord(models.Model):
+    """One change of a marketing consent. Append-only: rows are never updated."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents")
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    granted = models.BooleanField(_("given"))
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    opt_in_level = models.CharField(
+        _("opt-in level"), max_length=10, choices=OptInLevel.choices, default=OptInLevel.UNKNOWN
+    )
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
+        indexes = [
+            models.Index(fields=["customer", "channel", "-created_at"], name="consent_history")
+        ]

@@ -1,0 +1,1 @@
+"""Customer groups: discounts, price display and the default group."""

@@ -1,0 +1,1 @@
+"""Commerce facts shown beside a customer: orders, carts, vouchers, visits."""

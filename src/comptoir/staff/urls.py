@@ -1,0 +1,9 @@
+from django.urls import path
+
+from comptoir.staff import views
+
+app_name = "staff"
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+]

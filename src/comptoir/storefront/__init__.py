@@ -1,0 +1,1 @@
+"""What the shop's checkout and customer account call."""

@@ -1,0 +1,1 @@
+"""Support threads and their messages."""
