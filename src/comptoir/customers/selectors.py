@@ -38,7 +38,7 @@ class CustomerSummary:
 
 
 def customer_summary(queryset: QuerySet[Customer] | None = None) -> CustomerSummary:
-    """The summary cards: one aggregate query over the given customers (all live ones by default)."""
+    """The summary cards: one aggregate query over the given customers (default: all live)."""
     queryset = customers_live() if queryset is None else queryset
     month_start = timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     figures = queryset.aggregate(
