@@ -415,7 +415,11 @@ def customer_password_set(*, customer: Customer, raw_password: str, actor: Actor
 
 def tags_get_or_create(*, names: Iterable[str]) -> list[Tag]:
     """The tags with these names (case-insensitive), created when missing."""
-    wanted = {name.strip().lower(): name.strip() for name in names if name and name.strip()}
+    wanted: dict[str, str] = {}
+    for name in names:
+        if name and name.strip():
+            # The first spelling wins: "VIP" and "vip" are one tag.
+            wanted.setdefault(name.strip().lower(), name.strip())
     for name in wanted.values():
         if len(name) > 64:
             raise ValidationError(_("A tag has at most 64 characters."), code="tag_too_long")
