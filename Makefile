@@ -47,7 +47,7 @@ messages: $(INSTALLED)
 
 # For developers with GNU gettext: refresh both catalogues after adding strings.
 makemessages: $(INSTALLED)
-	cd src/comptoir && ../../$(BIN)/django-admin makemessages -l fr -l en --no-obsolete --settings=tests.settings --pythonpath=../..
+	cd src/comptoir && COMPTOIR_HOME=$(CURDIR) ../../$(BIN)/django-admin makemessages -l fr -l en --no-obsolete --settings=tests.settings --pythonpath=../..
 
 lint: install
 	$(BIN)/ruff check .

@@ -172,6 +172,10 @@ STORAGES = {
     },
 }
 
+# In development and tests WhiteNoise serves straight from the app directories (no collectstatic).
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+
 # Production defaults whenever DEBUG is off: cookies over HTTPS only, HSTS once enabled.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

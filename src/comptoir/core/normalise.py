@@ -11,9 +11,11 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 
-_email_validator = EmailValidator(message=_("Enter a valid e-mail address."))
+# Messages are translated when raised (gettext, not lazy), so a caller that reads them after
+# leaving a translation.override still gets the language the check ran in.
+_email_validator = EmailValidator()
 _spaces = re.compile(r"\s+")
 
 
@@ -26,7 +28,10 @@ def email_clean(value: str | None) -> str:
     """The e-mail as it will be stored (trimmed), after checking its shape. '' stays ''."""
     email = (value or "").strip()
     if email:
-        _email_validator(email)
+        try:
+            _email_validator(email)
+        except ValidationError:
+            raise ValidationError(_("Enter a valid e-mail address."), code="invalid") from None
     return email
 
 

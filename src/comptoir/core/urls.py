@@ -1,3 +1,5 @@
+"""URLs of the back-office shell: the home page."""
+
 from django.urls import path
 
 from comptoir.core import views

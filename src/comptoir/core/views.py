@@ -1,3 +1,5 @@
+"""Views of the back-office shell: the home dashboard."""
+
 from django.views.generic import TemplateView
 
 from comptoir.customers.selectors import customer_summary

@@ -14,5 +14,7 @@ class StaffRequiredMiddleware(LoginRequiredMiddleware):
             return None
         user = request.user
         if user.is_authenticated and not (user.is_active and user.is_staff):
+            # Logged out rather than shown a 403: a customer-facing or revoked account has no
+            # business holding a back-office session at all.
             logout(request)
         return super().process_view(request, view_func, view_args, view_kwargs)

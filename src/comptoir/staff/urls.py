@@ -1,3 +1,5 @@
+"""URLs of staff accounts: login and logout."""
+
 from django.urls import path
 
 from comptoir.staff import views
