@@ -387,6 +387,7 @@ class TestStates:
         customer.refresh_from_db()
         assert customer.note == "Prefers phone calls"
         assert sorted(customer.tags.values_list("name", flat=True)) == ["VIP", "Wholesale"]
+        assert customer.tags_text == "VIP, Wholesale"
         assert customer.password.startswith("argon2$")
         assert kinds(customer)[-3:] == ["note_changed", "tags_changed", "password_changed"]
         assert "N3w" not in str(Event.objects.filter(customer_id=customer.pk).values("data"))
@@ -427,13 +428,18 @@ class TestAddresses:
         address_update(address=second, actor=actor, city="Québec")
         customer.refresh_from_db()
         assert "quebec" in customer.search_text and "montreal" not in customer.search_text
+        assert customer.country.code == "FR"
+        address_delete(address=address, actor=actor)
+        customer.refresh_from_db()
+        assert customer.country.code == "CA"
         address_delete(address=second, actor=actor)
         customer.refresh_from_db()
-        assert "quebec" not in customer.search_text
-        assert kinds(customer)[-4:] == [
+        assert "quebec" not in customer.search_text and customer.country == ""
+        assert kinds(customer)[-5:] == [
             "address_added",
             "address_added",
             "address_changed",
+            "address_removed",
             "address_removed",
         ]
 

@@ -99,6 +99,9 @@ class Customer(models.Model):
     website = models.URLField(_("website"), blank=True)
     social_accounts = models.JSONField(_("social accounts"), default=dict, blank=True)
     external_id = models.CharField(_("external id"), max_length=64, blank=True, db_index=True)
+    # Country of the default billing address, copied here by the address services so the list can
+    # filter and sort on it without a join.
+    country = CountryField(_("country"), blank=True, default="", db_default="")
 
     # Account state
     is_guest = models.BooleanField(_("guest"), default=False)
@@ -133,6 +136,8 @@ class Customer(models.Model):
         "groups.Group", through="Membership", verbose_name=_("groups"), related_name="customers"
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
+    # The tag names, sorted and joined, kept by the tag services: what the list shows and sorts on.
+    tags_text = models.CharField(_("tags"), max_length=1000, blank=True, default="", db_default="")
 
     # Current consent state; the history is in ConsentRecord.
     newsletter = models.BooleanField(_("newsletter"), default=False)
@@ -183,9 +188,27 @@ class Customer(models.Model):
                 condition=Q(total_spent__gte=0), name="customer_total_spent_not_negative"
             ),
         ]
+        # One (column, id) index per sort the list offers: id breaks ties, so every sort is stable
+        # and can seek. Read backwards, each also serves the descending sort.
         indexes = [
-            models.Index(fields=["created_at", "id"], name="customer_created"),
-            models.Index(fields=["last_name", "id"], name="customer_last_name"),
+            models.Index(fields=[field, "id"], name=f"customer_sort_{field}")
+            for field in (
+                "title",
+                "first_name",
+                "last_name",
+                "email",
+                "default_group",
+                "company",
+                "total_spent",
+                "orders_count",
+                "is_enabled",
+                "newsletter",
+                "partner_offers",
+                "created_at",
+                "last_visit_at",
+                "country",
+                "tags_text",
+            )
         ]
 
     def __str__(self) -> str:

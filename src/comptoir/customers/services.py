@@ -132,7 +132,10 @@ def customer_create(
         Membership(customer=customer, group_id=group_id) for group_id in member_of
     )
     if tags:
-        customer.tags.set(tags_get_or_create(names=tags))
+        tag_objects = tags_get_or_create(names=tags)
+        customer.tags.set(tag_objects)
+        customer.tags_text = tags_text_for(tag_objects)
+        Customer.objects.filter(pk=customer.pk).update(tags_text=customer.tags_text)
     event_record(
         kind="customer_created",
         actor=actor,
@@ -429,6 +432,11 @@ def tags_get_or_create(*, names: Iterable[str]) -> list[Tag]:
     return list(Tag.objects.filter(name_key__in=wanted))
 
 
+def tags_text_for(tags: Iterable[Tag]) -> str:
+    """The tag names as the list shows and sorts them: sorted case-insensitively, comma-joined."""
+    return ", ".join(sorted((tag.name for tag in tags), key=str.lower))[:1000]
+
+
 @transaction.atomic
 def customer_tags_set(*, customer: Customer, names: Iterable[str], actor: Actor) -> None:
     before = sorted(customer.tags.values_list("name", flat=True))
@@ -437,6 +445,8 @@ def customer_tags_set(*, customer: Customer, names: Iterable[str], actor: Actor)
     if before == after:
         return
     customer.tags.set(tags)
+    customer.tags_text = tags_text_for(tags)
+    Customer.objects.filter(pk=customer.pk).update(tags_text=customer.tags_text)
     event_record(
         kind="tags_changed",
         actor=actor,
@@ -491,8 +501,15 @@ def _address_clean(values: Mapping[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _refresh_search_text(customer: Customer) -> None:
-    Customer.objects.filter(pk=customer.pk).update(search_text=search_text_for(customer))
+def _refresh_from_addresses(customer: Customer) -> None:
+    """Copy what the list needs from the addresses: the search text and the default billing
+    address's country."""
+    billing = customer.addresses.order_by("-is_default_billing", "id").first()
+    customer.country = billing.country.code if billing else ""
+    customer.search_text = search_text_for(customer)
+    Customer.objects.filter(pk=customer.pk).update(
+        search_text=customer.search_text, country=customer.country
+    )
 
 
 @transaction.atomic
@@ -519,7 +536,7 @@ def address_create(
         is_default_billing=default_billing,
         **cleaned,
     )
-    _refresh_search_text(customer)
+    _refresh_from_addresses(customer)
     event_record(
         kind="address_added",
         actor=actor,
@@ -539,7 +556,7 @@ def address_update(*, address: Address, actor: Actor, **fields: Any) -> Address:
         setattr(address, field, value)
     address.updated_at = timezone.now()
     address.save()
-    _refresh_search_text(address.customer)
+    _refresh_from_addresses(address.customer)
     event_record(
         kind="address_changed",
         actor=actor,
@@ -554,7 +571,7 @@ def address_delete(*, address: Address, actor: Actor) -> None:
     customer = address.customer
     address_id = address.pk
     address.delete()
-    _refresh_search_text(customer)
+    _refresh_from_addresses(customer)
     event_record(
         kind="address_removed", actor=actor, customer_id=customer.pk, data={"address": address_id}
     )
