@@ -1,0 +1,91 @@
+"""List selectors: pages from either end, stable sorts, clamping, fixed query count."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from comptoir.customers.filters import SORTS, CustomerFilterSet
+from comptoir.customers.models import Customer
+from comptoir.customers.selectors import customer_page, customer_summary
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def thirty(make_customer):
+    customers = [make_customer() for _ in range(30)]
+    # Only three distinct sales values: the sort column is full of ties.
+    for index, customer in enumerate(customers):
+        Customer.objects.filter(pk=customer.pk).update(total_spent=Decimal(index % 3 * 10))
+    return customers
+
+
+def walk(sort_key, per_page):
+    queryset = CustomerFilterSet({}).qs
+    first = customer_page(queryset=queryset, sort_key=sort_key, page=1, per_page=per_page)
+    seen = []
+    for number in range(1, first.pages + 1):
+        page = customer_page(queryset=queryset, sort_key=sort_key, page=number, per_page=per_page)
+        seen += [customer.pk for customer in page.rows]
+    return seen
+
+
+@pytest.mark.parametrize("sort_key", ["sales", "-sales", "newsletter", "-registration", "id"])
+@pytest.mark.parametrize("per_page", [7, 10])
+def test_pages_cover_every_row_once_in_sort_order(thirty, sort_key, per_page):
+    seen = walk(sort_key, per_page)
+    assert len(seen) == 30 and len(set(seen)) == 30
+    column = SORTS[sort_key.lstrip("-")]
+    expected = list(
+        Customer.objects.order_by(
+            *([f"-{column}", "-id"] if sort_key.startswith("-") else [column, "id"])
+        ).values_list("id", flat=True)
+    )
+    assert seen == expected
+
+
+def test_last_page_is_read_from_the_end(thirty):
+    queryset = CustomerFilterSet({}).qs
+    page = customer_page(queryset=queryset, sort_key="sales", page=4, per_page=8)
+    assert (page.number, page.pages, page.total) == (4, 4, 30)
+    assert len(page.rows) == 6 and page.start_index == 25 and page.end_index == 30
+    assert page.has_previous and not page.has_next
+
+
+def test_page_past_the_end_shows_the_last_one(thirty):
+    queryset = CustomerFilterSet({}).qs
+    page = customer_page(queryset=queryset, sort_key="-id", page=99, per_page=10)
+    assert (page.number, page.clamped_from) == (3, 99)
+    assert customer_page(queryset=queryset, sort_key="-id", page=0, per_page=10).number == 1
+
+
+def test_empty_result(db):
+    page = customer_page(queryset=Customer.objects.none(), sort_key="-id", page=1, per_page=10)
+    assert (page.rows, page.total, page.pages, page.start_index) == ([], 0, 1, 0)
+
+
+@pytest.mark.parametrize("per_page", [10, 250])
+def test_query_count_does_not_depend_on_page_size(thirty, vip_group, per_page):
+    queryset = CustomerFilterSet({"q": "dupont"}).qs
+    with CaptureQueriesContext(connection) as queries:
+        page = customer_page(queryset=queryset, sort_key="sales", page=1, per_page=per_page)
+        [list(customer.groups.all()) for customer in page.rows]
+        [customer.default_group.name for customer in page.rows]
+    assert len(queries) == 4  # count, ids, rows, groups
+
+
+def test_summary_for_a_filter(thirty):
+    from comptoir.core.actors import Actor
+    from comptoir.customers.services import customer_consent_set
+
+    customer_consent_set(
+        customer=thirty[0], channel="newsletter", granted=True, actor=Actor.system()
+    )
+    summary = customer_summary(CustomerFilterSet({"sales_min": "10"}).qs)
+    assert summary.customers == 20
+    assert summary.new_this_month == 20
+    assert summary.newsletter_subscribers == 0
+    assert summary.average_lifetime_value == Decimal("15.00")
+    assert customer_summary().newsletter_subscribers == 1
