@@ -11,6 +11,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("comptoir.core.urls")),
     path("staff/", include("comptoir.staff.urls")),
+    path("customers/", include("comptoir.customers.urls")),
     # The language switch is on the login page too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
 ]

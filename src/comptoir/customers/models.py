@@ -308,3 +308,78 @@ class ConsentRecord(models.Model):
         indexes = [
             models.Index(fields=["customer", "channel", "-created_at"], name="consent_history")
         ]
+
+
+class DeleteMode(models.TextChoices):
+    """How a customer is deleted (PRODUCT §3): the choice is made each time, with a default."""
+
+    ALLOW_REREGISTRATION = "allow", _("Delete, allow re-registration")
+    DENY_REREGISTRATION = "deny", _("Delete, deny re-registration")
+    ANONYMISE = "anonymise", _("Anonymise (keep orders and statistics)")
+
+
+class BulkAction(models.TextChoices):
+    """What staff can do at once to the customers selected in the list."""
+
+    ENABLE = "enable", _("Enable")
+    DISABLE = "disable", _("Disable")
+    NEWSLETTER_ON = "newsletter_on", _("Subscribe to the newsletter")
+    NEWSLETTER_OFF = "newsletter_off", _("Unsubscribe from the newsletter")
+    PARTNER_OFFERS_ON = "partner_offers_on", _("Opt in to partner offers")
+    PARTNER_OFFERS_OFF = "partner_offers_off", _("Opt out of partner offers")
+    ADD_GROUP = "add_group", _("Add to a group")
+    REMOVE_GROUP = "remove_group", _("Remove from a group")
+    RESET_GROUPS = "reset_groups", _("Keep only the default group")
+    TAX_EXEMPT_ON = "tax_exempt_on", _("Make tax exempt")
+    TAX_EXEMPT_OFF = "tax_exempt_off", _("Remove tax exemption")
+    BLOCK = "block", _("Block from ordering")
+    UNBLOCK = "unblock", _("Unblock")
+    ADD_TAG = "add_tag", _("Add a tag")
+    REMOVE_TAG = "remove_tag", _("Remove a tag")
+    DELETE = "delete", _("Delete")
+
+
+class ListPreference(models.Model):
+    """How a staff member last arranged the customers list: which columns, in which order, and
+    how many rows a page. The URL can still say otherwise; this is what a bare /customers/ shows.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff member"),
+        on_delete=models.CASCADE,
+        related_name="customer_list_preference",
+    )
+    columns = models.JSONField(_("columns"), default=list, blank=True)
+    per_page = models.PositiveSmallIntegerField(_("rows per page"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer list preference")
+        verbose_name_plural = _("customer list preferences")
+
+
+class SavedView(models.Model):
+    """A named state of the customers list (search, filters, sort, columns, page size), kept as
+    the query string of the list page so that opening it is a redirect."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.CASCADE,
+        related_name="customer_saved_views",
+    )
+    name = models.CharField(_("name"), max_length=100)
+    query = models.TextField(_("query string"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from comptoir.customers.models import Customer
+from comptoir.customers.models import (
+    BulkAction,
+    Customer,
+    DeleteMode,
+    ListPreference,
+    Membership,
+    SavedView,
+    Tag,
+)
+from comptoir.groups.models import Group
 
 
 def customers_live() -> QuerySet[Customer]:
@@ -105,14 +115,21 @@ def _ordering(sort_key: str) -> tuple[list[str], list[str]]:
 
 
 def customer_page(
-    *, queryset: QuerySet[Customer], sort_key: str, page: int, per_page: int
+    *,
+    queryset: QuerySet[Customer],
+    sort_key: str,
+    page: int,
+    per_page: int,
+    total: int | None = None,
 ) -> CustomerPage:
     """One page of customers, in a fixed number of queries whatever the page size or number.
 
     The page's ids come from the (column, id) index alone, read from whichever end of the sort is
     nearer, so the last page costs what the first does; the rows are then fetched by id.
+    ``total``, when the caller already counted ``queryset`` (the summary cards do), saves the
+    count query.
     """
-    total = queryset.count()
+    total = queryset.count() if total is None else total
     pages = max(1, -(-total // per_page))
     clamped_from = None
     if page > pages or page < 1:
@@ -143,3 +160,93 @@ def customer_page(
         pages=pages,
         clamped_from=clamped_from,
     )
+
+
+# The list page's own reads: what the staff member keeps (columns, saved views) and which
+# customers a bulk action would change.
+
+
+def list_preference_get(*, user) -> ListPreference | None:
+    """The staff member's remembered list arrangement, if they ever changed it."""
+    return ListPreference.objects.filter(user=user).first()
+
+
+def saved_views_for(*, user) -> list[SavedView]:
+    """The staff member's saved views, by name. Each is private to its owner."""
+    return list(SavedView.objects.filter(owner=user).only("id", "name", "query"))
+
+
+def customer_selection(
+    *, queryset: QuerySet[Customer], ids: Iterable[int] | None = None
+) -> QuerySet[Customer]:
+    """The customers a bulk action applies to: those matching the list's filter, or only the
+    given ids among them. Ids outside the filter (a row deleted or changed meanwhile) drop out
+    rather than being acted upon unseen."""
+    if ids is None:
+        return queryset
+    return queryset.filter(id__in=sorted(set(ids)))
+
+
+def customers_bulk_targets(
+    *,
+    selection: QuerySet[Customer],
+    action: str,
+    group: Group | None = None,
+    tag_name: str = "",
+    delete_mode: str | None = None,
+) -> QuerySet[Customer]:
+    """The customers of ``selection`` that ``action`` would really change.
+
+    Enabling an enabled customer or adding a member to their group changes nothing, so counts
+    and events only cover these. The confirmation page counts them; the bulk services act on
+    exactly them.
+    """
+    column_sets = {
+        BulkAction.ENABLE: ("is_enabled", True),
+        BulkAction.DISABLE: ("is_enabled", False),
+        BulkAction.NEWSLETTER_ON: ("newsletter", True),
+        BulkAction.NEWSLETTER_OFF: ("newsletter", False),
+        BulkAction.PARTNER_OFFERS_ON: ("partner_offers", True),
+        BulkAction.PARTNER_OFFERS_OFF: ("partner_offers", False),
+        BulkAction.TAX_EXEMPT_ON: ("is_tax_exempt", True),
+        BulkAction.TAX_EXEMPT_OFF: ("is_tax_exempt", False),
+        BulkAction.BLOCK: ("is_blocked", True),
+        BulkAction.UNBLOCK: ("is_blocked", False),
+    }
+    if action in column_sets:
+        column, value = column_sets[action]
+        return selection.exclude(**{column: value})
+    # "Not in the group / without the tag" is NOT EXISTS, never NOT IN (subquery): PostgreSQL
+    # cannot turn NOT IN into an anti-join, and once the subquery outgrows work_mem (a group of
+    # a million members) it rescans it for every customer.
+    if action in (BulkAction.ADD_GROUP, BulkAction.REMOVE_GROUP):
+        if group is None:
+            return selection.none()
+        membership = Membership.objects.filter(group=group, customer_id=OuterRef("pk"))
+        if action == BulkAction.ADD_GROUP:
+            return selection.filter(~Exists(membership))
+        # The default group cannot be left; those customers stay in it.
+        return selection.filter(Exists(membership)).exclude(default_group=group)
+    if action == BulkAction.RESET_GROUPS:
+        others = Membership.objects.filter(customer_id=OuterRef("pk")).exclude(
+            group_id=OuterRef("default_group_id")
+        )
+        return selection.filter(Exists(others))
+    if action in (BulkAction.ADD_TAG, BulkAction.REMOVE_TAG):
+        tag = Tag.objects.filter(name_key=tag_name.strip().lower()).first()
+        if tag is None:
+            # A tag that does not exist yet is new to everyone; nobody can lose it.
+            return selection if action == BulkAction.ADD_TAG else selection.none()
+        tagged = Customer.tags.through.objects.filter(tag=tag, customer_id=OuterRef("pk"))
+        if action == BulkAction.ADD_TAG:
+            return selection.filter(~Exists(tagged))
+        return selection.filter(Exists(tagged))
+    if action == BulkAction.DELETE:
+        if delete_mode == DeleteMode.DENY_REREGISTRATION:
+            return selection.filter(deleted_at__isnull=True)
+        if delete_mode == DeleteMode.ANONYMISE:
+            return selection.filter(anonymised_at__isnull=True)
+        if delete_mode == DeleteMode.ALLOW_REREGISTRATION:
+            return selection
+        return selection.none()
+    raise ValueError(f"Unknown bulk action: {action!r}")
