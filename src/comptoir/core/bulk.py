@@ -1,0 +1,417 @@
+"""The fast write path for large loads: rows straight into a table through the connection.
+
+Django's ``bulk_create`` builds model instances and, on SQLite, caps each INSERT at a few dozen
+rows (~10k rows/s). This module writes plain tuples instead: ``executemany`` on SQLite (~100k+
+rows/s) and ``COPY ... FROM STDIN`` on PostgreSQL, on Django's connection and inside its
+transaction, so a bulk service still commits or rolls back as one unit.
+
+Rows must already hold database values: ``str``, ``int``, ``float``, ``bool`` or ``None``.
+Datetimes go in as text made by ``datetime_text`` or ``epoch_formatter`` (UTC, in the form
+Django itself stores), decimals as text such as ``"12.50"``, JSON as its text.
+
+Callers that insert explicit primary keys (so children can point at parents without reading
+them back) take them from ``next_id`` and call ``sequence_reset`` afterwards.
+
+For loads large next to the table, what the database maintains row by row can be put off and
+done once at the end, inside the same transaction (a failure rolls everything back):
+``indexes_deferred``, ``foreign_keys_deferred`` (PostgreSQL) and ``insert_triggers_deferred``
+(SQLite triggers that copy new rows, such as the search index's). ``bulk_load_mode`` sets the
+connection up for a load (cache, durability of intermediate commits).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Max, Model
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def _batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def bulk_insert(
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[tuple],
+    *,
+    batch_size: int = 10_000,
+    using: str = DEFAULT_DB_ALIAS,
+) -> int:
+    """Insert ``rows`` (tuples in the order of ``columns``) into ``table``; returns the count.
+
+    Runs in a transaction (a savepoint when the caller already has one), so a bad row leaves
+    nothing behind. ``rows`` may be a generator: it is consumed in batches of ``batch_size``.
+    """
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    column_list = ", ".join(quote(column) for column in columns)
+    written = 0
+    # wrap_database_errors: the DB-API cursors below raise their driver's exceptions; callers
+    # catch Django's (IntegrityError, ...) as with any other query.
+    with transaction.atomic(using=using), connection.wrap_database_errors:
+        connection.ensure_connection()
+        if connection.vendor == "postgresql":
+            sql = f"COPY {quote(table)} ({column_list}) FROM STDIN"
+            # The DB-API cursor under Django's wrapper: COPY is psycopg's, not Django's.
+            with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+                write_row = copy.write_row
+                for row in rows:
+                    write_row(row)
+                    written += 1
+            return written
+        if connection.vendor == "sqlite":
+            # The raw sqlite3 cursor skips Django's per-query wrapper (and its "%s" rewriting).
+            placeholders = ", ".join("?" * len(columns))
+            sql = f"INSERT INTO {quote(table)} ({column_list}) VALUES ({placeholders})"
+            cursor = connection.connection.cursor()
+            try:
+                for batch in _batches(rows, batch_size):
+                    cursor.executemany(sql, batch)
+                    written += len(batch)
+            finally:
+                cursor.close()
+            return written
+        placeholders = ", ".join(["%s"] * len(columns))
+        sql = f"INSERT INTO {quote(table)} ({column_list}) VALUES ({placeholders})"
+        with connection.cursor() as cursor:
+            for batch in _batches(rows, batch_size):
+                cursor.executemany(sql, batch)
+                written += len(batch)
+    return written
+
+
+def datetime_text(value: datetime.datetime, *, using: str = DEFAULT_DB_ALIAS) -> str:
+    """An aware datetime as ``bulk_insert`` expects it for a ``DateTimeField`` column."""
+    utc = value.astimezone(datetime.UTC).replace(tzinfo=None)
+    if connections[using].vendor == "sqlite":
+        # What Django's SQLite backend stores: str() of the naive UTC datetime.
+        return str(utc)
+    return f"{utc.isoformat(' ')}+00:00"
+
+
+def epoch_formatter(*, using: str = DEFAULT_DB_ALIAS) -> Callable[[int], str]:
+    """A fast ``seconds since 1970 (UTC) -> DateTimeField text`` function for generated rows.
+
+    Formatting a datetime costs about a microsecond; a bulk load formats millions, so the
+    day part is cached and the time of day is looked up in a table of 86,400 strings.
+    """
+    suffix = "" if connections[using].vendor == "sqlite" else "+00:00"
+    times = [
+        f"{h:02d}:{m:02d}:{s:02d}{suffix}" for h in range(24) for m in range(60) for s in range(60)
+    ]
+    days: dict[int, str] = {}
+
+    def text(seconds: int) -> str:
+        day, second = divmod(seconds, 86_400)
+        date = days.get(day)
+        if date is None:
+            date = days[day] = f"{(_EPOCH + datetime.timedelta(days=day)).date().isoformat()} "
+        return date + times[second]
+
+    return text
+
+
+def _sequence_name(cursor, table: str, column: str) -> str | None:
+    cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, column])
+    return cursor.fetchone()[0]
+
+
+def next_id(model: type[Model], *, using: str = DEFAULT_DB_ALIAS) -> int:
+    """The first primary key a bulk load may use for ``model``.
+
+    Above the largest id in the table and above every id the database ever handed out (its
+    sequence), so a new row never takes the id of a deleted one: events keep the id of the
+    customer they were about, and must not come to point at someone else.
+    """
+    connection = connections[using]
+    table, column = model._meta.db_table, model._meta.pk.column
+    highest = model._default_manager.using(using).aggregate(top=Max("pk"))["top"] or 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            # sqlite_sequence exists once any AUTOINCREMENT table has been written to.
+            cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'")
+            if cursor.fetchone():
+                cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+                found = cursor.fetchone()
+                highest = max(highest, found[0] if found else 0)
+        elif connection.vendor == "postgresql":
+            sequence = _sequence_name(cursor, table, column)
+            if sequence:
+                cursor.execute(f"SELECT last_value, is_called FROM {sequence}")
+                last_value, is_called = cursor.fetchone()
+                highest = max(highest, last_value if is_called else last_value - 1)
+    return highest + 1
+
+
+def sequence_reset(*models: type[Model], using: str = DEFAULT_DB_ALIAS) -> None:
+    """After explicit ids were inserted, move each model's id sequence past them.
+
+    PostgreSQL only: SQLite's AUTOINCREMENT counter follows explicit ids by itself. Unlike
+    Django's ``sqlsequencereset`` this never moves a sequence backwards.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    for model in models:
+        table, column = model._meta.db_table, model._meta.pk.column
+        last_used = next_id(model, using=using) - 1
+        if last_used < 1:
+            continue
+        with connection.cursor() as cursor:
+            sequence = _sequence_name(cursor, table, column)
+            if sequence:
+                cursor.execute("SELECT setval(%s, %s, true)", [sequence, last_used])
+
+
+def tables_lock(*models: type[Model], using: str = DEFAULT_DB_ALIAS) -> None:
+    """Hold off other writers to these tables until the current transaction ends.
+
+    A bulk load picks its ids before inserting; on PostgreSQL another writer could take one
+    meanwhile. On SQLite the transaction already holds the database's write lock (Django opens
+    it with BEGIN IMMEDIATE here), so there is nothing to do.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not models:
+        return
+    quote = connection.ops.quote_name
+    tables = ", ".join(quote(model._meta.db_table) for model in models)
+    with connection.cursor() as cursor:
+        # SHARE ROW EXCLUSIVE blocks writers (and itself) but not readers.
+        cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
+
+
+def tables_analyze(*models: type[Model], using: str = DEFAULT_DB_ALIAS) -> None:
+    """PostgreSQL: refresh the planner's statistics of tables a large load just filled, so the
+    first queries after it are planned for a million rows, not for an empty table (autovacuum
+    would get there, minutes later). SQLite: nothing; its plans here are made without
+    statistics, and gathering some would change them under everyone's feet."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not models:
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {', '.join(quote(m._meta.db_table) for m in models)}")
+
+
+def _secondary_indexes(connection, table: str) -> list[tuple[str, str]]:
+    """(name, CREATE statement) of the indexes of ``table`` that nothing else depends on:
+    not the primary key, not those behind a UNIQUE column or constraint."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            # Indexes SQLite makes for PRIMARY KEY/UNIQUE columns have no SQL of their own.
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master"
+                " WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL ORDER BY name",
+                [table],
+            )
+            return list(cursor.fetchall())
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x"
+                " JOIN pg_class i ON i.oid = x.indexrelid"
+                " JOIN pg_class t ON t.oid = x.indrelid"
+                " WHERE t.oid = to_regclass(%s) AND NOT x.indisprimary"
+                " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)"
+                " ORDER BY i.relname",
+                [connection.ops.quote_name(table)],
+            )
+            return list(cursor.fetchall())
+    return []
+
+
+def _pending_checks_run(connection) -> None:
+    """PostgreSQL refuses to alter or index a table while deferred foreign-key checks are
+    pending on it: run them now (they would run at commit anyway), then defer again."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+@contextlib.contextmanager
+def indexes_deferred(*models: type[Model], using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Drop the secondary indexes of these models' tables and build them again at the end.
+
+    For loads that add many rows with random keys (e-mails, names, dates): keeping such an
+    index sorted row by row costs several times more than sorting once and building it.
+    Everything happens in one transaction (a savepoint inside the caller's), so if the load or a
+    rebuild fails (a duplicate under a unique index), the rollback brings the indexes back as
+    they were. Other sessions wait on the tables meanwhile (the DROP locks them until commit).
+    Primary keys and UNIQUE columns or constraints stay in place.
+    """
+    connection = connections[using]
+    with transaction.atomic(using=using):
+        dropped: list[str] = []
+        if models:
+            _pending_checks_run(connection)
+        for model in models:
+            for name, create in _secondary_indexes(connection, model._meta.db_table):
+                with connection.cursor() as cursor:
+                    cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+                dropped.append(create)
+        yield
+        if dropped:
+            _pending_checks_run(connection)
+        with connection.cursor() as cursor:
+            for create in dropped:
+                cursor.execute(create)
+
+
+@contextlib.contextmanager
+def foreign_keys_deferred(*models: type[Model], using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """PostgreSQL: drop the foreign keys of these tables for the load, add them back at the end.
+
+    PostgreSQL checks a foreign key with a trigger per inserted row, queued until commit;
+    adding the constraint back checks every row with one join, many times faster. A row that
+    points nowhere makes that fail with ``IntegrityError``, and the rollback of the savepoint
+    puts the constraints back as they were. SQLite checks a foreign key with one index lookup
+    as each row goes in and cannot drop one: nothing is done there.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not models:
+        yield
+        return
+    quote = connection.ops.quote_name
+    with transaction.atomic(using=using):
+        _pending_checks_run(connection)
+        dropped: list[tuple[str, str, str]] = []
+        with connection.cursor() as cursor:
+            for model in models:
+                table = quote(model._meta.db_table)
+                cursor.execute(
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                    " WHERE conrelid = to_regclass(%s) AND contype = 'f' ORDER BY conname",
+                    [table],
+                )
+                for name, definition in cursor.fetchall():
+                    cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
+                    dropped.append((table, name, definition))
+        yield
+        with connection.cursor() as cursor:
+            for table, name, definition in dropped:
+                cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}")
+
+
+# An SQLite row trigger that only copies the new row elsewhere (such as the one keeping a
+# full-text index in step): "... AFTER INSERT ON t [FOR EACH ROW] BEGIN INSERT INTO x(..)
+# VALUES (new.a, ..); END". It can be replayed for many rows with one INSERT ... SELECT.
+_COPYING_TRIGGER = re.compile(
+    r"^CREATE\s+TRIGGER\s+.+?\s+AFTER\s+INSERT\s+ON\s+\S+\s+(?:FOR\s+EACH\s+ROW\s+)?"
+    r"BEGIN\s+INSERT\s+INTO\s+(?P<target>[^;]+?)\s+VALUES\s*\((?P<values>[^;]*)\)\s*;\s*END$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+@contextlib.contextmanager
+def insert_triggers_deferred(
+    model: type[Model], *, first_pk: int, using: str = DEFAULT_DB_ALIAS
+) -> Iterator[None]:
+    """SQLite: run the table's copying AFTER INSERT triggers once for the whole load.
+
+    A row trigger feeding an FTS5 index costs far more per row than the insert itself; the
+    same copy done by one ``INSERT ... SELECT`` over the new rows (primary key ``first_pk`` and
+    up, which the caller's transaction holds) takes a fraction of the time. Triggers of any
+    other shape are left alone and fire row by row. Nothing to do on other databases.
+    """
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        yield
+        return
+    table = model._meta.db_table
+    with transaction.atomic(using=using):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s"
+                " ORDER BY name",
+                [table],
+            )
+            copying = [
+                (name, sql, match)
+                for name, sql in cursor.fetchall()
+                if (match := _COPYING_TRIGGER.match(sql.strip()))
+            ]
+            for name, _sql, _match in copying:
+                cursor.execute(f"DROP TRIGGER {connection.ops.quote_name(name)}")
+        yield
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            for _name, sql, match in copying:
+                # No query parameters: the trigger's own text may hold a literal "%".
+                cursor.execute(
+                    f"INSERT INTO {match['target']} SELECT {match['values']}"
+                    f" FROM {quote(table)} AS new"
+                    f" WHERE new.{quote(model._meta.pk.column)} >= {int(first_pk)}"
+                )
+                cursor.execute(sql)
+
+
+@contextlib.contextmanager
+def bulk_load_mode(*, cache_mb: int = 512, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Settings for the duration of a large load, restored afterwards.
+
+    SQLite: a page cache of ``cache_mb``, because rows with random keys (e-mail, name, date)
+    land all over their indexes, and once those outgrow the default cache every insert evicts
+    and rewrites pages; and ``synchronous=OFF`` (no fsync per commit: WAL keeps the file
+    consistent, a power cut may lose the last commits, which an incremental load makes again).
+    SQLite refuses the latter inside a transaction, where it is then left as it is. Outside
+    one, the write-ahead log is folded back into the database file at the end (it grows as
+    large as the load), so the disk does not hold the data twice.
+    PostgreSQL: ``synchronous_commit=off`` for this session, the same trade, and
+    ``maintenance_work_mem`` of ``cache_mb`` for building indexes.
+    """
+    connection = connections[using]
+    connection.ensure_connection()
+    # (statement that reads the current value, statement that sets ours, restore with params)
+    changes: list[tuple[str, str, str]] = []
+    if connection.vendor == "sqlite":
+        changes.append(
+            ("PRAGMA cache_size", f"PRAGMA cache_size=-{cache_mb * 1024}", "PRAGMA cache_size=%s")
+        )
+        if not connection.in_atomic_block:
+            changes.append(
+                ("PRAGMA synchronous", "PRAGMA synchronous=OFF", "PRAGMA synchronous=%s")
+            )
+    elif connection.vendor == "postgresql":
+        changes.append(
+            (
+                "SHOW synchronous_commit",
+                "SET synchronous_commit = off",
+                "SELECT set_config('synchronous_commit', %s, false)",
+            )
+        )
+        # Memory for building indexes (see indexes_deferred): sorts in memory, not on disk.
+        changes.append(
+            (
+                "SHOW maintenance_work_mem",
+                f"SET maintenance_work_mem = '{cache_mb}MB'",
+                "SELECT set_config('maintenance_work_mem', %s, false)",
+            )
+        )
+    restores: list[tuple[str, object]] = []
+    try:
+        with connection.cursor() as cursor:
+            for read, write, restore in changes:
+                cursor.execute(read)
+                restores.append((restore, cursor.fetchone()[0]))
+                cursor.execute(write)
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            for restore, before in reversed(restores):
+                if connection.vendor == "sqlite":
+                    # PRAGMA takes no parameters; the value read back is an integer.
+                    cursor.execute(restore % int(before))
+                else:
+                    cursor.execute(restore, [before])
+            if connection.vendor == "sqlite" and not connection.in_atomic_block:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
