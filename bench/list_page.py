@@ -1,0 +1,141 @@
+"""The customers list at scale, against the plain Django admin changelist, same data, same run.
+
+Server time through Django's test client (request in, HTML out), 30 runs after a warm-up.
+Usage: see bench/README.md. Prints a Markdown table; --out appends it to a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+
+from common import django_setup, machine, measure, table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--bulk-repeat", type=int, default=5)
+    parser.add_argument("--out", help="append the table to this Markdown file")
+    args = parser.parse_args()
+    django_setup()
+
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from comptoir.core.actors import Actor
+    from comptoir.customers.filters import CustomerFilterSet
+    from comptoir.customers.models import Customer
+    from comptoir.customers.selectors import customer_summary
+    from comptoir.groups.models import Group
+
+    users = get_user_model()
+    staff, _created = users.objects.get_or_create(
+        username="bench", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(staff)
+
+    def get(url: str) -> None:
+        response = client.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+
+    # Search terms drawn from the data itself: name fragments, e-mail fragments, phone fragments.
+    rng = random.Random(7)
+    sample = list(
+        Customer.objects.filter(id__in=[rng.randint(1, 900_000) for _ in range(60)]).values_list(
+            "last_name", "email", "phone"
+        )
+    )
+    names = [last[1:5].lower() for last, _email, _phone in sample if len(last) >= 5][:30]
+    emails = [email.split("@")[0][2:7] for _last, email, _phone in sample][:30]
+    phones = ["0" + phone[3:6] for _last, _email, phone in sample if phone.startswith("+33")][:30]
+    phones = phones or [phone[-6:-2] for _last, _email, phone in sample if phone][:30]
+
+    filters = "newsletter=true&enabled=true&country=FR"
+    admin_filters = "newsletter__exact=1&is_enabled__exact=1&country__exact=FR"
+    matching = CustomerFilterSet(dict(p.split("=") for p in filters.split("&"))).qs.count()
+    last_page = max(1, -(-matching // 50))
+
+    rows = []
+    ours = measure("first page", lambda i: get("/customers/?per_page=50"), repeat=args.repeat)
+    peer = measure(
+        "admin first page", lambda i: get("/django-admin/customers/customer/"), repeat=args.repeat
+    )
+    rows.append(("first page, default sort, 50 rows", ours, peer, 20))
+    for label, terms in (("name", names), ("e-mail", emails), ("phone", phones)):
+        ours = measure(
+            label, lambda i, t=terms: get(f"/customers/?q={t[i % len(t)]}"), repeat=args.repeat
+        )
+        peer = measure(
+            label,
+            lambda i, t=terms: get(f"/django-admin/customers/customer/?q={t[i % len(t)]}"),
+            repeat=args.repeat,
+        )
+        rows.append((f"search by a {label} fragment", ours, peer, 30))
+    ours = measure(
+        "deep",
+        lambda i: get(f"/customers/?{filters}&sort=-sales&page={last_page}"),
+        repeat=args.repeat,
+    )
+    peer = measure(
+        "deep",
+        lambda i: get(f"/django-admin/customers/customer/?{admin_filters}&o=-6&p={last_page}"),
+        repeat=args.repeat,
+    )
+    rows.append((f"three filters + sort on sales + last page ({matching:,} rows)", ours, peer, 50))
+    deep_all = max(1, -(-Customer.objects.count() // 50))
+    ours = measure(
+        "deep all", lambda i: get(f"/customers/?sort=-sales&page={deep_all}"), repeat=args.repeat
+    )
+    peer = measure(
+        "deep all",
+        lambda i: get(f"/django-admin/customers/customer/?o=-6&p={deep_all}"),
+        repeat=args.repeat,
+    )
+    rows.append(("sort on sales, last page of all customers", ours, peer, None))
+    summary_filter = CustomerFilterSet({"newsletter": "true", "country": "FR"}).qs
+    ours = measure("summary", lambda i: customer_summary(summary_filter), repeat=args.repeat)
+    rows.append(("summary cards for a filter (newsletter + country)", ours, None, 50))
+
+    bulk = bulk_add_to_group(Customer, Group, Actor, staff, repeat=args.bulk_repeat)
+    if bulk is not None:
+        rows.append(("bulk add to group, 100,000 customers, events included", bulk, None, 3000))
+
+    output = f"{machine()}\n\n{table(rows)}\n"
+    print(output)
+    if args.out:
+        with open(args.out, "a") as handle:
+            handle.write(output + "\n")
+
+
+def bulk_add_to_group(customer_model, group_model, actor_class, staff, *, repeat: int):
+    """Add 100,000 matching customers to a fresh group, then take them out again (untimed)."""
+    try:
+        from comptoir.customers.services import (
+            customers_bulk_groups_add,
+            customers_bulk_groups_remove,
+        )
+    except ImportError:
+        return None
+    from comptoir.customers.filters import CustomerFilterSet
+
+    actor = actor_class.staff(staff)
+    group, _created = group_model.objects.get_or_create(name_fr="Bench", name_en="Bench")
+    ids = CustomerFilterSet({}).qs.order_by("id").values_list("id", flat=True)[100_000:100_001]
+    bound = ids[0]
+    queryset = CustomerFilterSet({}).qs.filter(id__lte=bound)
+
+    def run(_i: int) -> None:
+        customers_bulk_groups_add(queryset=queryset, group=group, actor=actor)
+        customers_bulk_groups_remove(queryset=queryset, group=group, actor=actor)
+
+    result = measure("bulk", run, repeat=repeat, warmup=1, count_queries=False)
+    # Each sample holds an add and a remove; the add alone is half of it at most.
+    result.samples_ms = [sample / 2 for sample in result.samples_ms]
+    return result
+
+
+if __name__ == "__main__":
+    main()
