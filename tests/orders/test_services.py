@@ -181,3 +181,14 @@ def test_visit_moves_last_visit_forward_only(make_customer):
     assert customer.last_visit_at == now
     assert Visit.objects.filter(customer=customer).count() == 2
     assert Visit.objects.filter(ip_address="203.0.113.9").count() == 1
+
+
+def test_a_reference_clash_draws_again(monkeypatch):
+    from comptoir.orders import services
+
+    first = place(email="a@example.com")
+    draws = iter([first.reference, "ZZZZZZZZZ"])
+    monkeypatch.setattr(services, "_reference_new", lambda: next(draws))
+    second = place(email="b@example.com")
+    assert second.reference == "ZZZZZZZZZ"
+    assert Order.objects.count() == 2

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -55,6 +55,20 @@ class LineInput:
 
 def _reference_new() -> str:
     return "".join(secrets.choice(string.ascii_uppercase) for _ in range(9))
+
+
+def _order_insert(**fields) -> Order:
+    """Insert an order under a fresh random reference, drawing again on the rare collision
+    (26^9 references: with millions of orders a clash is possible, not likely)."""
+    for _attempt in range(5):
+        reference = _reference_new()
+        try:
+            with transaction.atomic():
+                return Order.objects.create(reference=reference, **fields)
+        except IntegrityError:
+            if not Order.objects.filter(reference=reference).exists():
+                raise  # another constraint refused the row: not a clash
+    raise IntegrityError("no free order reference after 5 draws")
 
 
 def _lines_clean(lines: Sequence[LineInput]) -> list[LineInput]:
@@ -133,8 +147,7 @@ def order_record(
     discount_amount = (total_products * discount_percent / 100).quantize(CENT, ROUND_HALF_UP)
     total = total_products - discount_amount
     is_valid = status in VALID_STATUSES
-    order = Order.objects.create(
-        reference=_reference_new(),
+    order = _order_insert(
         customer=customer,
         customer_first_name=customer.first_name,
         customer_last_name=customer.last_name,
