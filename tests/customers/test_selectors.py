@@ -89,3 +89,18 @@ def test_summary_for_a_filter(thirty):
     assert summary.newsletter_subscribers == 0
     assert summary.average_lifetime_value == Decimal("15.00")
     assert customer_summary().newsletter_subscribers == 1
+
+
+def test_summary_is_cached_until_the_data_changes(thirty, django_assert_num_queries):
+    from comptoir.core.actors import Actor
+    from comptoir.customers.services import customer_consent_set
+
+    queryset = CustomerFilterSet({"sales_min": "10"}).qs
+    assert customer_summary(queryset).newsletter_subscribers == 0
+    with django_assert_num_queries(1):  # the data version only
+        assert customer_summary(queryset).customers == 20
+    # thirty[1] has sales of 10, inside the filter.
+    customer_consent_set(
+        customer=thirty[1], channel="newsletter", granted=True, actor=Actor.system()
+    )
+    assert customer_summary(queryset).newsletter_subscribers == 1
