@@ -16,15 +16,10 @@ class Source(models.TextChoices):
     DEMO = "demo", _("Demo data")
 
 
-class Event(models.Model):
-    """One change to a customer (the timeline) or to another object (the audit trail).
+class Authored(models.Model):
+    """Who made a record: where it came from, the staff member if any, the IP when a person
+    acted. Shared by events and consent history (see ``core.actors.Actor``)."""
 
-    ``customer`` has no database constraint on purpose: the audit row outlives a customer deleted
-    with "allow re-registration", and still names which id it was about.
-    """
-
-    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
-    kind = models.CharField(_("what"), max_length=40)
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -35,6 +30,20 @@ class Event(models.Model):
         related_name="+",
     )
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Event(Authored):
+    """One change to a customer (the timeline) or to another object (the audit trail).
+
+    ``customer`` has no database constraint on purpose: the audit row outlives a customer deleted
+    with "allow re-registration", and still names which id it was about.
+    """
+
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    kind = models.CharField(_("what"), max_length=40)
     customer = models.ForeignKey(
         "customers.Customer",
         null=True,

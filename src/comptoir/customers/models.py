@@ -13,7 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
-from comptoir.core.models import Source
+from comptoir.core.models import Authored
 
 
 class Language(models.TextChoices):
@@ -280,23 +280,13 @@ class Address(models.Model):
         return ", ".join(p for p in [self.address1, self.postcode, self.city] if p)
 
 
-class ConsentRecord(models.Model):
+class ConsentRecord(Authored):
     """One change of a marketing consent. Append-only: rows are never updated."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents")
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     granted = models.BooleanField(_("given"))
     created_at = models.DateTimeField(_("when"), default=timezone.now)
-    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("who"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     opt_in_level = models.CharField(
         _("opt-in level"), max_length=10, choices=OptInLevel.choices, default=OptInLevel.UNKNOWN
     )

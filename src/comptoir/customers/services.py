@@ -147,10 +147,7 @@ def customer_create(
         Membership(customer=customer, group_id=group_id) for group_id in member_of
     )
     if tags:
-        tag_objects = tags_get_or_create(names=tags)
-        customer.tags.set(tag_objects)
-        customer.tags_text = tags_text_for(tag_objects)
-        Customer.objects.filter(pk=customer.pk).update(tags_text=customer.tags_text)
+        _tags_apply(customer, tags_get_or_create(names=tags))
     event_record(
         kind="customer_created",
         actor=actor,
@@ -452,6 +449,12 @@ def tags_text_for(tags: Iterable[Tag]) -> str:
     return ", ".join(sorted((tag.name for tag in tags), key=str.lower))[:1000]
 
 
+def _tags_apply(customer: Customer, tags: list[Tag]) -> None:
+    customer.tags.set(tags)
+    customer.tags_text = tags_text_for(tags)
+    Customer.objects.filter(pk=customer.pk).update(tags_text=customer.tags_text)
+
+
 @transaction.atomic
 def customer_tags_set(*, customer: Customer, names: Iterable[str], actor: Actor) -> None:
     before = sorted(customer.tags.values_list("name", flat=True))
@@ -459,9 +462,7 @@ def customer_tags_set(*, customer: Customer, names: Iterable[str], actor: Actor)
     after = sorted(tag.name for tag in tags)
     if before == after:
         return
-    customer.tags.set(tags)
-    customer.tags_text = tags_text_for(tags)
-    Customer.objects.filter(pk=customer.pk).update(tags_text=customer.tags_text)
+    _tags_apply(customer, tags)
     event_record(
         kind="tags_changed",
         actor=actor,
