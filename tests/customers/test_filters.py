@@ -172,3 +172,14 @@ def test_every_sort_is_accepted_both_ways(people, key):
         filterset = CustomerFilterSet({"sort": value})
         assert filterset.is_valid(), filterset.errors
         assert filterset.sort_key == value
+
+
+def test_a_date_the_database_cannot_take_is_a_field_error(people):
+    """Year 1 passes a date field, but in Europe/Paris its start is before year 1 in UTC."""
+    filterset = CustomerFilterSet({"registration_after": "0001-01-01", "guest": "false"})
+    assert not filterset.is_valid()
+    assert "registration" in filterset.errors
+    assert ids({"registration_after": "0001-01-01", "guest": "false"}) == {
+        people["helene"],
+        people["john"],
+    }

@@ -8,7 +8,10 @@ the others by the (column, id) sort indexes or the membership/tag tables.
 
 from __future__ import annotations
 
+import datetime
+
 import django_filters as filters
+from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -66,6 +69,31 @@ class YesNoFilter(filters.TypedChoiceFilter):
         super().__init__(*args, **kwargs)
 
 
+class CustomerFilterForm(forms.Form):
+    """The FilterSet's form, which also refuses dates the database cannot take."""
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, value in list(cleaned.items()):
+            if isinstance(value, slice) and not _range_storable(value):
+                # The first day of year 1 passes the date field, but east of UTC its start lies
+                # before year 1 and the query would fail; it is a field error instead.
+                self.add_error(
+                    name, forms.ValidationError(_("Enter a later date."), code="out_of_range")
+                )
+        return cleaned
+
+
+def _range_storable(value: slice) -> bool:
+    for bound in (value.start, value.stop):
+        if isinstance(bound, datetime.datetime):
+            try:
+                bound.astimezone(datetime.UTC)
+            except OverflowError:
+                return False
+    return True
+
+
 class CustomerFilterSet(filters.FilterSet):
     q = filters.CharFilter(method="filter_search", label=_("Search"))
     id = filters.NumberFilter(field_name="id", label=_("ID"), min_value=1)
@@ -105,6 +133,7 @@ class CustomerFilterSet(filters.FilterSet):
 
     class Meta:
         model = Customer
+        form = CustomerFilterForm
         fields: list[str] = []
 
     @property

@@ -7,7 +7,6 @@ URL and turns every bad value into a message instead of an error page.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -198,25 +197,6 @@ def filter_form_polish(form: forms.Form) -> forms.Form:
         else:
             form_field.choices = [("", _("Any")), *form_field.choices]
     return form
-
-
-def filter_dates_check(form: forms.Form) -> None:
-    """Turn a date the database cannot take into an error on its field (which then drops out of
-    the filter). The first day of year 1 passes the form, but in a time zone east of UTC its
-    start is before the year 1 there, and the query would fail instead."""
-    form.is_valid()  # validates once; cleaned_data then holds the fields that passed
-    for name, value in list(form.cleaned_data.items()):
-        if not isinstance(value, slice):
-            continue
-        for bound in (value.start, value.stop):
-            if isinstance(bound, datetime.datetime):
-                try:
-                    bound.astimezone(datetime.UTC)
-                except OverflowError:
-                    form.add_error(
-                        name, forms.ValidationError(_("Enter a later date."), code="out_of_range")
-                    )
-                    break
 
 
 class SelectionForm(forms.Form):

@@ -24,7 +24,6 @@ from comptoir.customers.forms import (
     BulkActionForm,
     SavedViewForm,
     SelectionForm,
-    filter_dates_check,
     filter_form_polish,
     list_display_parse,
 )
@@ -111,7 +110,6 @@ def _filter_problems(filterset: CustomerFilterSet) -> list[str]:
 def customer_list(request: HttpRequest) -> HttpResponse:
     """The customers list: search, filters, sort, pages, chosen columns, summary cards."""
     filterset = CustomerFilterSet(request.GET)
-    filter_dates_check(filterset.form)
     preference = list_preference_get(user=request.user)
     display = list_display_parse(request.GET, preference=preference)
     if display.differs_from(preference):
@@ -227,7 +225,6 @@ def customer_bulk(request: HttpRequest) -> HttpResponse:
             messages.error(request, error[0])
         return redirect(back_url)
     filterset = CustomerFilterSet(selection_form.list_query)
-    filter_dates_check(filterset.form)
     if selection_form.selected_ids is None and not filterset.is_valid():
         # "All matching" a filter that could not be read would mean more customers than shown.
         messages.error(
