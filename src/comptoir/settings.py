@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "django_countries",
+    "django_tasks",
+    "django_tasks_db",
     "comptoir.core",
     "comptoir.staff",
     "comptoir.groups",
@@ -72,6 +74,15 @@ INSTALLED_APPS = [
     "comptoir.transfer",
     "comptoir.storefront",
 ]
+
+# Background jobs (imports, large exports, webhooks) through the Django Tasks API; the database
+# backend needs nothing beyond the database (`comptoir db_worker` runs them). Production may
+# switch to RQ on Redis with COMPTOIR_TASKS_BACKEND=django_tasks_rq.RQBackend.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("COMPTOIR_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
