@@ -58,9 +58,13 @@ def test_french_catalogue_is_french_and_keeps_the_placeholders():
     for message in catalogue:
         if not message.id:
             continue
-        source = message.id[0] if isinstance(message.id, tuple) else message.id
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        broken += [(source, text) for text in strings if placeholders(text) != placeholders(source)]
+        if isinstance(message.id, tuple):
+            # A plural form may leave out the number ("the first row"), never add a name the
+            # code does not pass.
+            allowed = placeholders(message.id[0]) | placeholders(message.id[1])
+            broken += [(message.id[0], t) for t in message.string if not placeholders(t) <= allowed]
+        elif placeholders(message.string) != placeholders(message.id):
+            broken.append((message.id, message.string))
     assert not broken
 
 

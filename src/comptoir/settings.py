@@ -84,6 +84,14 @@ TASKS = {
     }
 }
 
+# Imports and exports: where their files live, how long kept exports stay, the upload limit.
+COMPTOIR_IMPORT_DIR = Path(os.environ.get("COMPTOIR_IMPORT_DIR", VAR_DIR / "imports"))
+COMPTOIR_IMPORT_MAX_MB = int(os.environ.get("COMPTOIR_IMPORT_MAX_MB", "1024"))
+COMPTOIR_EXPORT_DIR = Path(os.environ.get("COMPTOIR_EXPORT_DIR", VAR_DIR / "exports"))
+COMPTOIR_EXPORT_RETENTION_HOURS = float(os.environ.get("COMPTOIR_EXPORT_RETENTION_HOURS", "72"))
+# The delete mode offered first until staff choose one on the customers settings page.
+COMPTOIR_DELETE_MODE = os.environ.get("COMPTOIR_DELETE_MODE", "deny")
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

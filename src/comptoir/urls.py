@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("comptoir.core.urls")),
     path("staff/", include("comptoir.staff.urls")),
     path("customers/", include("comptoir.customers.urls")),
+    path("groups/", include("comptoir.groups.urls")),
+    path("transfer/", include("comptoir.transfer.urls")),
     # The language switch is on the login page too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
 ]

@@ -73,7 +73,7 @@ def test_query_count_does_not_depend_on_page_size(thirty, vip_group, per_page):
         page = customer_page(queryset=queryset, sort_key="sales", page=1, per_page=per_page)
         [list(customer.groups.all()) for customer in page.rows]
         [customer.default_group.name for customer in page.rows]
-    assert len(queries) == 4  # count, ids, rows, groups
+    assert len(queries) == 5  # count, highest id, ids, rows, groups
 
 
 def test_summary_for_a_filter(thirty):
@@ -104,3 +104,29 @@ def test_summary_is_cached_until_the_data_changes(thirty, django_assert_num_quer
         customer=thirty[1], channel="newsletter", granted=True, actor=Actor.system()
     )
     assert customer_summary(queryset).newsletter_subscribers == 1
+
+
+@pytest.mark.parametrize("selective", [True, False])
+@pytest.mark.parametrize("sort_key", ["-sales", "id", "-registration"])
+def test_filtered_pages_are_the_same_along_the_sort_index_or_not(
+    thirty, monkeypatch, selective, sort_key
+):
+    """The index walk (a filter that is not selective, ``INDEXED BY`` on SQLite) is only a way
+    of reading: both ways give the same pages, every row once, in the sort's order."""
+    from comptoir.customers.selectors import listing
+
+    monkeypatch.setattr(listing, "WALK_SORT_INDEX_SHARE", 2.0 if selective else 0.0)
+    Customer.objects.filter(pk__in=[c.pk for c in thirty[::2]]).update(newsletter=True)
+    queryset = CustomerFilterSet({"newsletter": "true"}).qs
+    seen = []
+    for number in (1, 2, 3):
+        page = customer_page(queryset=queryset, sort_key=sort_key, page=number, per_page=6)
+        seen += [customer.pk for customer in page.rows]
+    column = SORTS[sort_key.lstrip("-")]
+    ordering = [f"-{column}", "-id"] if sort_key.startswith("-") else [column, "id"]
+    assert seen == list(queryset.order_by(*ordering).values_list("id", flat=True))
+    assert len(seen) == 15
+    with CaptureQueriesContext(connection) as captured:
+        customer_page(queryset=queryset, sort_key=sort_key, page=1, per_page=6)
+    uses_hint = any("INDEXED BY" in q["sql"] or "NOT INDEXED" in q["sql"] for q in captured)
+    assert uses_hint == (connection.vendor == "sqlite" and not selective)

@@ -1,7 +1,9 @@
-"""The event log: every change, with its author, in the same transaction as the change."""
+"""The event log (every change, with its author, in the same transaction as the change) and
+the outbox (messages to customers, stored instead of sent)."""
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -66,3 +68,34 @@ class Event(Authored):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk}"
+
+
+class OutboxMessage(models.Model):
+    """A message that would go to a customer (e-mail), kept here instead of being sent: the shop
+    needs no mail server, staff can read what was said, and a sender can deliver the unsent ones
+    later (``sent_at`` null)."""
+
+    kind = models.CharField(_("kind"), max_length=40)
+    to = models.CharField(_("to"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=255)
+    body = models.TextField(_("message"))
+    language = models.CharField(_("language"), max_length=8)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # The message goes with the customer it was written to: it holds their address and name.
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="outbox_messages",
+    )
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        indexes = [models.Index(fields=["-created_at", "-id"], name="outbox_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.to}"

@@ -1,4 +1,4 @@
-"""URLs of the back-office shell: the home page."""
+"""URLs of the back-office shell: the home page and the outbox."""
 
 from django.urls import path
 
@@ -7,4 +7,5 @@ from comptoir.core import views
 app_name = "core"
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
+    path("outbox/", views.OutboxView.as_view(), name="outbox"),
 ]

@@ -67,6 +67,13 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index(fields=["customer", "-created_at", "-id"], name="order_customer_recent"),
+            # The customer page lists valid and invalid orders apart, newest first, and counts
+            # and sums each: one range of this index per list. ``total`` comes last only so the
+            # sums read the index alone (a covering index on SQLite and PostgreSQL alike).
+            models.Index(
+                fields=["customer", "is_valid", "-created_at", "-id", "total"],
+                name="order_customer_split",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -125,7 +132,11 @@ class Cart(models.Model):
                 name="cart_converted_has_order",
             ),
         ]
-        indexes = [models.Index(fields=["customer", "-created_at"], name="cart_customer_recent")]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="cart_customer_recent"),
+            # The customer page counts a customer's carts by status from this index alone.
+            models.Index(fields=["customer", "status"], name="cart_customer_status"),
+        ]
 
 
 class Voucher(models.Model):

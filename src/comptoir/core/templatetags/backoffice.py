@@ -38,6 +38,9 @@ SECTIONS = (
     Section(_("Groups"), "diagram-3", ("groups:list",), "groups:"),
     Section(_("Import"), "box-arrow-in-down", ("transfer:import",), "transfer:import"),
     Section(_("Export"), "box-arrow-up", ("transfer:export",), "transfer:export"),
+    Section(_("Exports"), "archive", ("transfer:exports",), "transfer:exports"),
+    Section(_("Outbox"), "envelope", ("core:outbox",), "core:outbox"),
+    Section(_("Settings"), "gear", ("customers:settings",), "customers:settings"),
     Section(_("API"), "code-slash", ("api:docs", "api-1.0.0:openapi-view"), "api"),
 )
 
@@ -65,12 +68,18 @@ def backoffice_nav(context) -> list[NavItem]:
     request = context.get("request")
     match = getattr(request, "resolver_match", None)
     view_name = match.view_name if match else ""
+    # The longest matching prefix wins: the customers settings page lights "Settings", not
+    # "Customers" as well.
+    matching = [
+        s.active_prefix for s in SECTIONS if view_name and view_name.startswith(s.active_prefix)
+    ]
+    current = max(matching, key=len, default=None)
     return [
         NavItem(
             label=section.label,
             icon=section.icon,
             url=_first_url(section.url_names),
-            active=bool(view_name) and view_name.startswith(section.active_prefix),
+            active=section.active_prefix == current,
         )
         for section in SECTIONS
     ]

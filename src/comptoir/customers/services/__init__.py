@@ -3,12 +3,16 @@
 - ``profile``: one customer (create, update, consents, groups, block, login, note, password, tags,
   addresses);
 - ``bulk``: the list's bulk actions and the three delete modes, set-based;
-- ``preferences``: the list page's remembered columns and saved views.
+- ``lifecycle``: merge a duplicate, convert a guest, export the personal data;
+- ``preferences``: the list page's remembered columns and saved views;
+- ``editing``: the create and edit forms' saves (everything of a customer in one transaction);
+- ``settings``: the customers settings (required fields, default delete mode) and titles.
 
 Everything public is importable from ``comptoir.customers.services``.
 """
 
 from comptoir.customers.services.bulk import (
+    ANONYMISED_TEXT,
     ANONYMOUS_FIRST_NAME,
     customer_delete,
     customers_bulk_apply,
@@ -24,6 +28,20 @@ from comptoir.customers.services.bulk import (
     customers_bulk_tax_exempt_set,
     customers_bulk_unblock,
     delete_mode_default,
+)
+from comptoir.customers.services.editing import (
+    AddressInput,
+    address_defaults_set,
+    customer_create_full,
+    customer_edit,
+    staff_consent_note,
+)
+from comptoir.customers.services.lifecycle import (
+    GuestConversion,
+    PersonalDataArchive,
+    customer_guest_convert,
+    customer_merge,
+    customer_personal_data_export,
 )
 from comptoir.customers.services.preferences import (
     SAVED_VIEW_QUERY_MAX,
@@ -55,26 +73,47 @@ from comptoir.customers.services.profile import (
     tags_get_or_create,
     tags_text_for,
 )
+from comptoir.customers.services.settings import (
+    customer_settings_cached,
+    customer_settings_get,
+    customer_settings_update,
+    title_create,
+    title_delete,
+    title_update,
+)
 
 __all__ = [
     "ADDRESS_FIELDS",
+    "ANONYMISED_TEXT",
     "ANONYMOUS_FIRST_NAME",
     "SAVED_VIEW_QUERY_MAX",
+    "AddressInput",
     "ConcurrentUpdateError",
+    "GuestConversion",
+    "PersonalDataArchive",
     "address_create",
+    "address_defaults_set",
     "address_delete",
     "address_update",
     "customer_block",
     "customer_consent_set",
     "customer_create",
+    "customer_create_full",
     "customer_default_group_set",
     "customer_delete",
+    "customer_edit",
     "customer_enabled_set",
     "customer_groups_add",
     "customer_groups_remove",
     "customer_groups_reset",
+    "customer_guest_convert",
+    "customer_merge",
     "customer_note_set",
     "customer_password_set",
+    "customer_personal_data_export",
+    "customer_settings_cached",
+    "customer_settings_get",
+    "customer_settings_update",
     "customer_tags_set",
     "customer_unblock",
     "customer_update",
@@ -96,6 +135,10 @@ __all__ = [
     "saved_view_delete",
     "saved_view_query_clean",
     "saved_view_rename",
+    "staff_consent_note",
     "tags_get_or_create",
     "tags_text_for",
+    "title_create",
+    "title_delete",
+    "title_update",
 ]

@@ -31,6 +31,7 @@ from comptoir.customers.models import (
 )
 from comptoir.customers.selectors import customers_bulk_targets
 from comptoir.customers.services.profile import tags_get_or_create
+from comptoir.customers.services.settings import customer_settings_cached
 from comptoir.groups.models import Group
 
 # -------------------------------------------------------------------------------------------------
@@ -427,8 +428,13 @@ def customers_bulk_tag_remove(*, selection: QuerySet[Customer], name: str, actor
 
 
 def delete_mode_default() -> str:
-    """The delete mode offered first: ``COMPTOIR_DELETE_MODE`` in settings, else 'deny
-    re-registration' (the one that can be looked back on: the row and its history stay)."""
+    """The delete mode offered first: the one chosen on the customers settings page, else
+    ``COMPTOIR_DELETE_MODE`` in settings, else 'deny re-registration' (the one that can be
+    looked back on: the row and its history stay). Read through the cache: the list page shows
+    it and pays no query for it."""
+    chosen = customer_settings_cached().delete_mode
+    if chosen in DeleteMode.values:
+        return chosen
     mode = getattr(settings, "COMPTOIR_DELETE_MODE", DeleteMode.DENY_REREGISTRATION)
     return mode if mode in DeleteMode.values else DeleteMode.DENY_REREGISTRATION
 
@@ -464,11 +470,162 @@ def _customers_erase() -> None:
         )
 
 
+# What anonymising puts in place of free text that may name the person (support messages,
+# voucher names, a block reason, an outbox body): stored data, so not translated.
+ANONYMISED_TEXT = "[anonymised]"
+
+# Profile and address fields whose before/after values an event may hold under "changes"
+# (``customer_updated``, ``address_changed``, ``customer_merged``): anonymising blanks them.
+EVENT_PERSONAL_FIELDS = (
+    "title",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "phone_input",
+    "mobile",
+    "mobile_input",
+    "birthday",
+    "company",
+    "siret",
+    "vat_number",
+    "website",
+    "social_accounts",
+    "external_id",
+    "note",
+    "tax_exemption_ref",
+    "alias",
+    "address1",
+    "address2",
+    "postcode",
+    "city",
+    "state",
+)
+# Keys at the top of an event's data that hold personal values (``customer_created`` keeps the
+# name and e-mail, ``address_added`` the city, block events the reason, merges the duplicate's
+# name and e-mail, ...). A service that records personal data in an event uses one of these.
+EVENT_PERSONAL_KEYS = (
+    "name",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "mobile",
+    "birthday",
+    "company",
+    "city",
+    "reason",
+    "note",
+    "to",
+)
+# Event kinds whose top-level before/after are personal values (not ids or states).
+EVENT_KINDS_WITH_PERSONAL_VALUES = ("note_changed",)
+
+
+def _event_personal_paths() -> list[tuple[str, ...]]:
+    return [
+        *((key,) for key in EVENT_PERSONAL_KEYS),
+        *(
+            ("changes", field, side)
+            for field in EVENT_PERSONAL_FIELDS
+            for side in ("before", "after")
+        ),
+    ]
+
+
+def _json_nulls_sql(connection, column: str, paths: list[tuple[str, ...]]) -> str:
+    """``column`` with the value at each path set to JSON null, paths that are absent left
+    absent (SQLite ``json_replace``; PostgreSQL ``jsonb_set`` with ``create_missing`` off).
+    Paths are code, never input."""
+    if connection.vendor == "postgresql":
+        sql = column
+        for path in paths:
+            sql = f"jsonb_set({sql}, '{{{','.join(path)}}}', 'null'::jsonb, false)"
+        return sql
+    sql = column
+    # SQLite caps a function's arguments (127 by default): a few paths per call.
+    for start in range(0, len(paths), 40):
+        pairs = ", ".join(f"'$.{'.'.join(path)}', NULL" for path in paths[start : start + 40])
+        sql = f"json_replace({sql}, {pairs})"
+    return sql
+
+
+def _events_scrub() -> None:
+    """Blank the personal values kept in the events of the customers in the temporary table
+    (the kinds of change stay on the timeline, the values go), and every IP address."""
+    from comptoir.core.models import Event
+
+    connection = connections[Event.objects.db]
+    kinds = ", ".join(f"'{kind}'" for kind in EVENT_KINDS_WITH_PERSONAL_VALUES)
+    scrubbed = _json_nulls_sql(connection, "data", _event_personal_paths())
+    with_values = _json_nulls_sql(connection, scrubbed, [("before",), ("after",)])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Event._meta.db_table} SET ip_address = NULL, data = CASE"
+            f" WHEN kind IN ({kinds}) THEN {with_values} ELSE {scrubbed} END"
+            f" WHERE customer_id IN (SELECT id FROM {_TARGETS})"
+        )
+
+
+def _related_scrubs() -> dict[type[models.Model], dict[str, Any]]:
+    """What anonymising writes over in each table that points at a customer.
+
+    Every IP address and every e-mail copy, wherever a related table has such a column (a table
+    added later is covered), plus what each known table holds that could name the person. Order
+    snapshots lose the name and e-mail too: the order stays readable (reference, date, status,
+    lines, totals, payment method) but no longer says whose it was; a shop that must keep the
+    buyer's name with its orders deletes with "deny re-registration" instead.
+    """
+    from django.apps import apps
+    from django.db.models.functions import Cast, Concat
+
+    scrubs: dict[type[models.Model], dict[str, Any]] = {}
+    for relation in Customer._meta.related_objects:
+        model = relation.related_model
+        field_names = {field.name for field in model._meta.concrete_fields}
+        generic: dict[str, Any] = {}
+        if "ip_address" in field_names:
+            generic["ip_address"] = None
+        if "email" in field_names:
+            generic["email"] = ""
+        if generic:
+            scrubs.setdefault(model, {}).update(generic)
+    voucher_code = Concat(
+        models.Value("ANON-"), Cast("id", models.CharField()), output_field=models.CharField()
+    )
+    known = {
+        ("customers", "ConsentRecord"): {"note": ""},
+        ("orders", "Order"): {
+            "customer_first_name": ANONYMOUS_FIRST_NAME,
+            "customer_last_name": "",
+            "customer_email": "",
+        },
+        ("orders", "Visit"): {"referrer": ""},
+        ("orders", "Voucher"): {"code": voucher_code, "name": ANONYMISED_TEXT},
+        ("support", "Thread"): {"subject": ANONYMISED_TEXT},
+        ("core", "OutboxMessage"): {"to": "", "body": ANONYMISED_TEXT},
+    }
+    for (app_label, model_name), fields in known.items():
+        scrubs.setdefault(apps.get_model(app_label, model_name), {}).update(fields)
+    from comptoir.core.models import Event
+
+    scrubs.pop(Event, None)  # its IPs and payloads: ``_events_scrub``
+    return scrubs
+
+
 def _customers_anonymise(now: datetime.datetime) -> None:
-    """Scrub the personal data of the customers in the temporary table, keeping what the shop
-    needs: figures, orders (with their snapshot, an accounting record), groups, tags and the
-    consent history (without IP addresses)."""
+    """Scrub, irreversibly, the personal data of the customers in the temporary table, keeping
+    what the shop needs: figures, orders (lines and totals, see ``_related_scrubs``), carts,
+    groups, tags, consent history (states and dates, without IP addresses or notes) and the
+    timeline (kinds of change, without the personal values: ``_events_scrub``).
+
+    One statement per table, whatever the number of customers; this is also the bulk path.
+    """
+    from django.apps import apps
+    from django.db.models import Case, Value, When
+
     Customer.objects.filter(id__in=_targets_sql()).update(
+        title=None,
         first_name=ANONYMOUS_FIRST_NAME,
         last_name="",
         email="",
@@ -480,10 +637,15 @@ def _customers_anonymise(now: datetime.datetime) -> None:
         birthday=None,
         company="",
         siret="",
+        ape_code="",
         vat_number="",
         website="",
         social_accounts={},
         external_id="",
+        tax_exemption_ref="",
+        # A blocked customer stays blocked (the constraint wants a reason), but the reason staff
+        # wrote may name or describe the person.
+        blocked_reason=Case(When(is_blocked=True, then=Value(ANONYMISED_TEXT)), default=Value("")),
         note="",
         password="",
         must_reset_password=False,
@@ -494,17 +656,21 @@ def _customers_anonymise(now: datetime.datetime) -> None:
         version=F("version") + 1,
     )
     Address.objects.filter(customer_id__in=_targets_sql()).delete()
-    # Every IP address recorded about them (visits, consent history, events) and the e-mail
-    # copies kept beside them (support threads), wherever a related table has such a column.
-    for relation in Customer._meta.related_objects:
-        field_names = {field.name for field in relation.related_model._meta.concrete_fields}
-        scrub = {name: None for name in ("ip_address",) if name in field_names}
-        if "email" in field_names:
-            scrub["email"] = ""
-        if scrub:
-            relation.related_model._base_manager.filter(
-                **{f"{relation.field.attname}__in": _targets_sql()}
-            ).update(**scrub)
+    apps.get_model("storefront", "PasswordResetToken").objects.filter(
+        customer_id__in=_targets_sql()
+    ).delete()
+    for model, fields in _related_scrubs().items():
+        customer_field = next(
+            field.attname
+            for field in model._meta.concrete_fields
+            if field.is_relation and field.related_model is Customer
+        )
+        model._base_manager.filter(**{f"{customer_field}__in": _targets_sql()}).update(**fields)
+    # Both sides of the conversation: staff replies greet and quote the customer too.
+    apps.get_model("support", "Message")._base_manager.filter(
+        thread__customer_id__in=_targets_sql()
+    ).update(body=ANONYMISED_TEXT)
+    _events_scrub()
 
 
 @transaction.atomic

@@ -224,6 +224,8 @@ def customer_bulk(request: HttpRequest) -> HttpResponse:
         for error in selection_form.errors.values():
             messages.error(request, error[0])
         return redirect(back_url)
+    if data.get("export"):
+        return redirect(_export_url(selection_form))
     filterset = CustomerFilterSet(selection_form.list_query)
     if selection_form.selected_ids is None and not filterset.is_valid():
         # "All matching" a filter that could not be read would mean more customers than shown.
@@ -269,6 +271,17 @@ def customer_bulk(request: HttpRequest) -> HttpResponse:
             ).count(),
         )
     return render(request, "customers/bulk_confirm.html", context)
+
+
+def _export_url(selection_form: SelectionForm) -> str:
+    """The export screen for the selection ("Export selection" in the bulk bar)."""
+    query = QueryDict(mutable=True)
+    query["query"] = selection_form.cleaned_data.get("query", "")
+    if selection_form.selected_ids is None:
+        query["all"] = "1"
+    else:
+        query.setlist("ids", [str(pk) for pk in selection_form.selected_ids])
+    return f"{reverse('transfer:export')}?{query.urlencode()}"
 
 
 def _target_params(action_form: BulkActionForm) -> dict:

@@ -1,0 +1,1 @@
+"""Forms of the transfer screens: ``importing`` (the import wizard) and ``exporting``."""

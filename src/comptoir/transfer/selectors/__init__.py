@@ -1,0 +1,1 @@
+"""Reads of the transfer app: ``importing`` (import jobs) and ``exporting`` (export jobs)."""

@@ -1,0 +1,706 @@
+"""Planning one batch of an import: the records read from the file are cleaned with the same
+rules as the customer services, matched against the stored customers (a fixed handful of
+queries per batch, whatever its size), and sorted into customers to create, customers to
+update (with the before/after of every change), unchanged ones and rejected rows with their
+reasons. Nothing is written here: the dry run stops at the plan, the run hands it to
+``import_write``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from comptoir.core.normalise import email_key
+from comptoir.core.text import fold, fold_cached
+from comptoir.customers.models import Address, Customer, Language, Membership, Tag, Title
+from comptoir.customers.search import search_text_build
+from comptoir.groups.models import Group
+from comptoir.transfer.formats import registry
+from comptoir.transfer.formats.base import Record, RowParser
+from comptoir.transfer.formats.reading import FileInfo, rows_read
+from comptoir.transfer.models import EmptyCells, ImportJob, ImportMode, MatchKey
+from comptoir.transfer.services.import_clean import (
+    ADDRESS_KEYS,
+    CONSENTS,
+    RecordCleaning,
+    RowRejected,
+    title_word,
+)
+
+# The stored customer columns a plan reads to compare and to rebuild the search text.
+STORED_FIELDS = (
+    "id", "title_id", "first_name", "last_name", "email", "email_key", "phone", "mobile",
+    "birthday", "language", "company", "siret", "ape_code", "vat_number", "website",
+    "social_accounts", "external_id", "is_tax_exempt", "tax_exemption_ref", "is_guest",
+    "is_enabled", "is_blocked", "blocked_reason", "newsletter", "partner_offers", "sms", "note",
+    "created_at", "default_group_id", "version", "deleted_at", "anonymised_at", "country",
+    "phone_input", "mobile_input", "blocked_at", "blocked_by_id",
+)  # fmt: skip
+# Profile fields cleaned by ``customers.validation.profile_clean``, as the services do.
+# -------------------------------------------------------------------------------------------------
+# The plan
+
+
+@dataclass
+class Rejection:
+    line: int
+    column: str
+    reason: str
+
+
+@dataclass
+class NewCustomer:
+    line: int
+    fields: dict[str, Any]  # Customer columns (model attribute names, e.g. title_id)
+    default_group: int | str  # a group id, or the name of a group still to create
+    groups: list[int | str]
+    tags: list[str]
+    consents: list[tuple[str, datetime.datetime, str]]  # (channel, when, opt-in level)
+    addresses: list[dict[str, Any]]
+    id: int = 0  # given by the writer
+
+
+@dataclass
+class CustomerUpdate:
+    line: int
+    customer_id: int
+    version: int  # the version after the update
+    changes: dict[str, tuple[Any, Any]]  # field -> (before, after), Customer columns
+    consents: list[tuple[str, bool, datetime.datetime, str]]  # (channel, given, when, level)
+    groups: tuple[list[int], list[int | str]] | None = None  # (before, after)
+    tags: tuple[list[str], list[str]] | None = None  # (before, after)
+    addresses: list[dict[str, Any]] = field(default_factory=list)  # to add
+    password: str | None = None  # a new hash (never the password itself)
+
+
+@dataclass
+class BatchPlan:
+    first_line: int = 0
+    last_line: int = 0
+    rows: int = 0
+    creates: list[NewCustomer] = field(default_factory=list)
+    updates: list[CustomerUpdate] = field(default_factory=list)
+    unchanged: int = 0
+    rejected: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    new_groups: set[str] = field(default_factory=set)
+
+
+@dataclass
+class CleanBatch:
+    records: list[Record]
+    cleaned: list[tuple[Record, dict[str, Any]]] = field(default_factory=list)
+    rejected: list[tuple[Record, list[tuple[str, str]]]] = field(default_factory=list)
+
+
+# -------------------------------------------------------------------------------------------------
+# Reading the job's file
+
+
+def job_file(job: ImportJob) -> Path:
+    from comptoir.transfer.services.importing import import_dir
+
+    return import_dir() / job.file_path
+
+
+def job_parser(job: ImportJob) -> RowParser:
+    info = FileInfo.from_dict(job.file_info)
+    fmt = registry.format_get(job.platform)
+    return RowParser(
+        headers=info.header,
+        mapping=job.mapping,
+        day_first=fmt.day_first,
+        continuation_rows=fmt.continuation_rows,
+        list_split=fmt.list_split,
+    )
+
+
+def records_read(job: ImportJob) -> Iterator[Record]:
+    """The job's file as records: one per customer, its continuation rows merged in."""
+    info = FileInfo.from_dict(job.file_info)
+    parser = job_parser(job)
+    pending: Record | None = None
+    for row in rows_read(job_file(job), info):
+        record = parser.parse(row.line, row.cells, row.problem)
+        if pending is not None and parser.is_continuation(record, pending):
+            pending.addresses.extend(record.addresses)
+            pending.errors.extend(record.errors)
+            pending.last_line = record.line
+            continue
+        if pending is not None:
+            yield pending
+        pending = record
+    if pending is not None:
+        yield pending
+
+
+# -------------------------------------------------------------------------------------------------
+# The planner
+
+
+class Planner(RecordCleaning):
+    """Plans batches for one job. Keeps what is the same for every batch (titles, groups) and
+    what spans batches (the keys already seen, for duplicates inside the file)."""
+
+    def __init__(self, job: ImportJob, *, actor_user_id: int | None = None):
+        self.job = job
+        self.now = timezone.now()
+        self.user_id = actor_user_id
+        self.headers = FileInfo.from_dict(job.file_info).header
+        self.column_of: dict[str, str] = {}
+        for index, target in enumerate(job.mapping[: len(self.headers)]):
+            if target:
+                self.column_of.setdefault(target, self.headers[index])
+        self.mapped = set(self.column_of)
+        self.clear = job.empty_cells == EmptyCells.CLEAR
+        self.seen_emails: dict[int, int] = {}
+        self.seen_keys: dict[int, int] = {}
+        self._titles_load()
+        self._groups_load()
+        self.default_group = job.default_group_id or Group.objects.get(is_default=True).pk
+        self.region = settings.PHONENUMBER_DEFAULT_REGION
+        self._phones: dict[tuple[str, str], str | ValidationError] = {}
+
+    # -- lookups ---------------------------------------------------------------------------------
+
+    def _titles_load(self) -> None:
+        self.titles: dict[str, Title] = {}
+        self.title_by_gender: dict[str, Title] = {}
+        for title in Title.objects.order_by("position", "id"):
+            for name in (title.name_fr, title.name_en):
+                self.titles.setdefault(title_word(name), title)
+            self.title_by_gender.setdefault(title.gender, title)
+
+    def _groups_load(self) -> None:
+        self.groups: dict[str, int] = {}
+        self.group_ids = set()
+        for pk, name_fr, name_en in Group.objects.values_list("id", "name_fr", "name_en"):
+            self.group_ids.add(pk)
+            self.groups.setdefault(fold(name_fr).strip(), pk)
+            self.groups.setdefault(fold(name_en).strip(), pk)
+
+    def group_created(self, name: str, pk: int) -> None:
+        self.groups[fold(name).strip()] = pk
+        self.group_ids.add(pk)
+
+    def column(self, target: str) -> str:
+        return self.column_of.get(target, "")
+
+    # -- one batch -------------------------------------------------------------------------------
+
+    def plan(self, records: Sequence[Record]) -> BatchPlan:
+        return self.plan_cleaned(self.clean(records))
+
+    def clean(self, records: Sequence[Record]) -> CleanBatch:
+        """The first half of planning, which reads no database (so it can run ahead, in
+        another thread, while the previous batch is written): each record cleaned, or its
+        reasons for rejection."""
+        batch = CleanBatch(records=list(records))
+        for record in records:
+            try:
+                values = self._record_clean(record)
+                self._duplicates_check(record, values)
+            except RowRejected as rejected:
+                batch.rejected.append((record, rejected.problems))
+                continue
+            # What matching still needs of the record: its lines and the id it may match on
+            # (the rest is in ``values``; a smaller batch crosses between processes faster).
+            record.values = {"id": record.values.get("id")}
+            record.addresses = []
+            batch.cleaned.append((record, values))
+        return batch
+
+    def plan_cleaned(self, batch: CleanBatch) -> BatchPlan:
+        """The second half: match the cleaned records against the stored customers and sort
+        them into creates, updates, unchanged and rejected."""
+        records = batch.records
+        plan = BatchPlan(
+            first_line=records[0].line if records else 0,
+            last_line=records[-1].last_line if records else 0,
+            rows=len(records),
+        )
+        for record, problems in batch.rejected:
+            self._reject(plan, record, problems)
+        cleaned = batch.cleaned
+        stored = self._stored_find(cleaned)
+        taken = self._emails_taken(cleaned)
+        context = _StoredContext.load([row["id"] for row in stored.values() if row])
+        for record, values in cleaned:
+            try:
+                self._classify(plan, record, values, stored, taken, context)
+            except RowRejected as rejected:
+                self._reject(plan, record, rejected.problems)
+        return plan
+
+    def keys_remember(self, records: Iterable[Record]) -> None:
+        """On resuming, the rows before the checkpoint still claim their keys."""
+        for record in records:
+            try:
+                values = self._record_clean(record)
+                self._duplicates_check(record, values)
+            except RowRejected:
+                continue
+
+    def _reject(self, plan: BatchPlan, record: Record, problems: list[tuple[str, str]]) -> None:
+        plan.rejected += 1
+        for column, reason in problems:
+            plan.rejections.append(Rejection(record.line, column, reason))
+
+    # -- cleaning --------------------------------------------------------------------------------
+
+    # -- duplicates inside the file --------------------------------------------------------------
+
+    def _duplicates_check(self, record: Record, values: dict[str, Any]) -> None:
+        """The first row with an e-mail (or match key) claims it; later rows with the same one
+        are rejected, not merged."""
+        key = email_key(values.get("email"))
+        if key:
+            earlier = self.seen_emails.setdefault(hash(key), record.line)
+            if earlier != record.line:
+                raise RowRejected(
+                    [(self.column("email"),
+                      _("The e-mail address %(email)s is already on line %(line)s of this file.")
+                      % {"email": values["email"], "line": earlier})]
+                )  # fmt: skip
+        match = self.job.match
+        if match != MatchKey.EMAIL:
+            value = values.get(match) if match == MatchKey.EXTERNAL_ID else record.values.get("id")
+            if value not in (None, ""):
+                earlier = self.seen_keys.setdefault(hash(str(value)), record.line)
+                if earlier != record.line:
+                    raise RowRejected(
+                        [(self.column(match),
+                          _("The same %(key)s is already on line %(line)s of this file.")
+                          % {"key": MatchKey(match).label, "line": earlier})]
+                    )  # fmt: skip
+
+    # -- matching --------------------------------------------------------------------------------
+
+    def _match_value(self, record: Record, values: dict[str, Any]) -> Any:
+        match = self.job.match
+        if match == MatchKey.EMAIL:
+            return email_key(values.get("email")) or None
+        if match == MatchKey.ID:
+            return record.values.get("id")
+        return values.get("external_id") or None
+
+    def _stored_find(self, cleaned) -> dict[Any, dict | None]:
+        """The stored customer of each match value (one query); ``None`` when several share an
+        external id."""
+        keys = {self._match_value(record, values) for record, values in cleaned} - {None}
+        if not keys:
+            return {}
+        key_of = {MatchKey.EMAIL: "email_key", MatchKey.ID: "id"}.get(self.job.match, "external_id")
+        where = f"{_quote(key_of)} IN ({_marks(keys)})"
+        if key_of == "email_key":
+            where += f" AND NOT {_quote('is_guest')}"
+        found: dict[Any, dict | None] = {}
+        for row in _customer_rows(where, list(keys)):
+            key = row[key_of]
+            found[key] = None if key in found else row
+        return found
+
+    def _emails_taken(self, cleaned) -> dict[str, int]:
+        """Registered customers already holding the batch's e-mails, when the match key is not
+        the e-mail (otherwise a match is the owner)."""
+        if self.job.match == MatchKey.EMAIL:
+            return {}
+        keys = {email_key(values.get("email")) for _record, values in cleaned} - {""}
+        if not keys:
+            return {}
+        return dict(
+            _fetch(
+                f"SELECT {_quote('email_key')}, {_quote('id')} FROM {_quote(_CUSTOMERS)}"
+                f" WHERE {_quote('email_key')} IN ({_marks(keys)}) AND NOT {_quote('is_guest')}",
+                list(keys),
+            )
+        )
+
+    # -- create, update or leave ----------------------------------------------------------------
+
+    def _classify(self, plan, record, values, stored, taken, context) -> None:
+        key = self._match_value(record, values)
+        mode = self.job.mode
+        if key is None and not (self.job.match == MatchKey.ID and mode != ImportMode.UPDATE):
+            raise RowRejected([(self.column(self.job.match), _missing_key_message(self.job.match))])
+        current = stored.get(key) if key is not None else None
+        if key is not None and key in stored and current is None:
+            raise RowRejected(
+                [(self.column("external_id"),
+                  _("Several customers have this external id; match on the e-mail instead."))]
+            )  # fmt: skip
+        if current is None:
+            if mode == ImportMode.UPDATE or (self.job.match == MatchKey.ID and key is not None):
+                raise RowRejected(
+                    [(self.column(self.job.match), _no_match_message(self.job.match))]
+                )
+            plan.creates.append(self._create(record, values, taken, plan))
+            return
+        if current["deleted_at"] or current["anonymised_at"]:
+            raise RowRejected(
+                [(self.column(self.job.match),
+                  _("This customer was deleted; it is not imported again."))]
+            )  # fmt: skip
+        if mode == ImportMode.CREATE:
+            plan.unchanged += 1
+            return
+        update = self._update(record, values, current, taken, context, plan)
+        if update is None:
+            plan.unchanged += 1
+        else:
+            plan.updates.append(update)
+
+    def _email_check(self, values, taken, *, own_id: int | None) -> None:
+        key = email_key(values.get("email"))
+        owner = taken.get(key)
+        if key and owner is not None and owner != own_id:
+            raise RowRejected(
+                [(self.column("email"),
+                  _("Customer #%(id)s already has this e-mail address.") % {"id": owner})]
+            )  # fmt: skip
+
+    def _create(self, record, values, taken, plan) -> NewCustomer:
+        problems = []
+        for name in ("first_name", "last_name"):
+            if not values.get(name):
+                problems.append((self.column(name) or self.column("full_name"),
+                                 _("This field is required.")))  # fmt: skip
+        is_guest = bool(values.get("is_guest"))
+        if not is_guest and not values.get("email"):
+            problems.append((self.column("email"), _("A customer needs an e-mail address.")))
+        if problems:
+            raise RowRejected(problems)
+        self._email_check(values, taken, own_id=None)
+        fields = {
+            key: value
+            for key, value in values.items()
+            if not key.startswith("_") and not key.endswith("_at")
+        }
+        if "title" in fields:
+            title = fields.pop("title")
+            fields["title_id"] = title.pk if title else None
+        fields["email_key"] = email_key(values.get("email"))
+        fields["created_at"] = values.get("created_at") or self.now
+        consents = []
+        for channel in CONSENTS:
+            if values.get(channel):
+                when = values.get(f"{channel}_at") or self.now
+                fields[f"{channel}_at"] = when
+                consents.append((channel, when, values["_opt_in"]))
+        if values.get("is_blocked"):
+            fields["blocked_at"] = self.now
+            fields["blocked_by_id"] = self.user_id
+        if values.get("_password"):
+            fields["password"] = make_password(values["_password"])
+        elif values.get("_must_reset") or "_password" in values:
+            fields["must_reset_password"] = True
+        addresses = values["_addresses"]
+        _defaults_settle(addresses)
+        billing = next((a for a in addresses if a["is_default_billing"]), None)
+        fields["country"] = billing["country"] if billing else values["_country"]
+        fields["search_text"] = _search_text(fields, addresses)
+        default_group = values.get("_default_group", self.default_group)
+        groups = [*values.get("_groups", []), default_group]
+        for group in (*groups, default_group):
+            if isinstance(group, str):
+                plan.new_groups.add(group)
+        tags = values.get("_tags") or []
+        fields["tags_text"] = _tags_text(tags)
+        return NewCustomer(
+            line=record.line,
+            fields=fields,
+            default_group=default_group,
+            groups=list(dict.fromkeys(groups)),
+            tags=tags,
+            consents=consents,
+            addresses=addresses,
+        )
+
+    def _update(self, record, values, current, taken, context, plan) -> CustomerUpdate | None:
+        own = current["id"]
+        if "email" in values and not values["email"] and not current["is_guest"]:
+            values.pop("email")  # a registered customer keeps an e-mail
+        self._email_check(values, taken, own_id=own)
+        changes: dict[str, tuple[Any, Any]] = {}
+        for name, value in values.items():
+            if name.startswith("_") or name.endswith("_at") or name in CONSENTS:
+                continue
+            if name in ("is_guest", "phone_input", "mobile_input"):
+                continue
+            if name == "title":
+                name, value = "title_id", value.pk if value else None
+            if name in ("first_name", "last_name") and not value:
+                continue
+            before = current.get(name)
+            if not _same(before, value):
+                changes[name] = (before, value)
+        for name in ("phone", "mobile"):
+            if name in changes:
+                input_name = f"{name}_input"
+                changes[input_name] = (current[input_name], values.get(input_name, ""))
+        if "email" in changes:
+            changes["email_key"] = (current["email_key"], email_key(values["email"]))
+        if "is_blocked" in changes:
+            blocked = changes["is_blocked"][1]
+            changes["blocked_at"] = (current["blocked_at"], self.now if blocked else None)
+            changes["blocked_by_id"] = (current["blocked_by_id"], self.user_id if blocked else None)
+        elif "blocked_reason" in changes and not current["is_blocked"]:
+            del changes["blocked_reason"]
+        consents = []
+        for channel in CONSENTS:
+            if channel in values and values[channel] != current[channel]:
+                when = values.get(f"{channel}_at") or self.now
+                consents.append((channel, values[channel], when, values["_opt_in"]))
+        update = CustomerUpdate(
+            line=record.line,
+            customer_id=own,
+            version=current["version"] + 1,
+            changes=changes,
+            consents=consents,
+        )
+        self._memberships_diff(update, values, current, context, plan)
+        if "_tags" in values:
+            before = sorted(context.tags.get(own, []), key=str.lower)
+            after = sorted(values["_tags"], key=str.lower)
+            if [t.lower() for t in before] != [t.lower() for t in after]:
+                update.tags = (before, after)
+                changes["tags_text"] = (None, _tags_text(after))
+        known = {_address_key(a) for a in context.addresses.get(own, [])}
+        for address in values["_addresses"]:
+            if _address_key(address) not in known:
+                known.add(_address_key(address))
+                update.addresses.append(address)
+        if values.get("_password"):
+            update.password = make_password(values["_password"])
+        if not context.addresses.get(own):
+            _defaults_settle(update.addresses)
+        else:
+            # Added beside existing addresses: default only where the file says so.
+            _defaults_settle(update.addresses, first_takes_free=False)
+        if update.addresses:
+            billing = next((a for a in update.addresses if a["is_default_billing"]), None)
+            if billing and billing["country"] != current["country"]:
+                changes["country"] = (current["country"], billing["country"])
+        if _search_inputs_changed(changes) or update.addresses:
+            merged = {**current, **{name: after for name, (_b, after) in changes.items()}}
+            text = _search_text(merged, [*context.addresses.get(own, []), *update.addresses])
+            changes["search_text"] = (None, text)
+        if not (changes or consents or update.groups or update.tags or update.addresses
+                or update.password):  # fmt: skip
+            return None
+        return update
+
+    def _memberships_diff(self, update, values, current, context, plan) -> None:
+        own = current["id"]
+        before = sorted(context.groups.get(own, []))
+        default = values.get("_default_group", current["default_group_id"])
+        if default != current["default_group_id"]:
+            update.changes["default_group_id"] = (current["default_group_id"], default)
+        if "_groups" in values:
+            wanted = [*values["_groups"], default]
+        elif default != current["default_group_id"]:
+            wanted = [*before, default]
+        else:
+            return
+        wanted = list(dict.fromkeys(wanted))
+        for group in wanted:
+            if isinstance(group, str):
+                plan.new_groups.add(group)
+        if sorted(g for g in wanted if isinstance(g, int)) != before or any(
+            isinstance(g, str) for g in wanted
+        ):
+            update.groups = (before, wanted)
+
+
+@dataclass
+class _StoredContext:
+    """What a batch's matched customers already have: groups, tags, addresses."""
+
+    groups: dict[int, list[int]]
+    tags: dict[int, list[str]]
+    addresses: dict[int, list[dict[str, Any]]]
+
+    @classmethod
+    def load(cls, ids: list[int]) -> _StoredContext:
+        context = cls({}, {}, {})
+        if not ids:
+            return context
+        marks, q = _marks(ids), _quote
+        memberships = Membership._meta.db_table
+        for customer_id, group_id in _fetch(
+            f"SELECT {q('customer_id')}, {q('group_id')} FROM {q(memberships)}"
+            f" WHERE {q('customer_id')} IN ({marks})",
+            ids,
+        ):
+            context.groups.setdefault(customer_id, []).append(group_id)
+        through, tags = Customer.tags.through._meta.db_table, Tag._meta.db_table
+        for customer_id, name in _fetch(
+            f"SELECT ct.{q('customer_id')}, t.{q('name')} FROM {q(through)} ct"
+            f" JOIN {q(tags)} t ON t.{q('id')} = ct.{q('tag_id')}"
+            f" WHERE ct.{q('customer_id')} IN ({marks})",
+            ids,
+        ):
+            context.tags.setdefault(customer_id, []).append(name)
+        columns = ", ".join(q(key) for key in ADDRESS_KEYS)
+        for customer_id, *values in _fetch(
+            f"SELECT {q('customer_id')}, {columns} FROM {q(Address._meta.db_table)}"
+            f" WHERE {q('customer_id')} IN ({marks})",
+            ids,
+        ):
+            address = dict(zip(ADDRESS_KEYS, values, strict=True))
+            context.addresses.setdefault(customer_id, []).append(address)
+        return context
+
+
+# -------------------------------------------------------------------------------------------------
+# Reading stored rows without the ORM's per-value work (a batch reads thousands of rows)
+
+_CUSTOMERS = Customer._meta.db_table
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _marks(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _stored_converters() -> list[tuple[str, Any]]:
+    """(column, converter from what the driver returns) for ``STORED_FIELDS``: SQLite hands
+    back booleans as integers, dates and date-times as text, JSON as text."""
+
+    def moment(value):
+        if isinstance(value, str):
+            value = datetime.datetime.fromisoformat(value)
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.UTC)
+        return value
+
+    def day(value):
+        return datetime.date.fromisoformat(value) if isinstance(value, str) else value
+
+    def boolean(value):
+        return None if value is None else bool(value)
+
+    def data(value):
+        return json.loads(value) if isinstance(value, str) else value
+
+    by_type = {
+        "DateTimeField": moment,
+        "DateField": day,
+        "BooleanField": boolean,
+        "JSONField": data,
+    }
+    return [
+        (name, by_type.get(Customer._meta.get_field(name).get_internal_type()))
+        for name in STORED_FIELDS
+    ]
+
+
+def _customer_rows(where: str, params: list) -> list[dict[str, Any]]:
+    converters = _stored_converters()
+    columns = ", ".join(_quote(Customer._meta.get_field(name).column) for name in STORED_FIELDS)
+    rows = []
+    for values in _fetch(f"SELECT {columns} FROM {_quote(_CUSTOMERS)} WHERE {where}", params):
+        rows.append(
+            {
+                name: convert(value) if convert and value is not None else value
+                for (name, convert), value in zip(converters, values, strict=True)
+            }
+        )
+    return rows
+
+
+# -------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _missing_key_message(match: str) -> str:
+    if match == MatchKey.EMAIL:
+        return _("This row has no e-mail address to find the customer by.")
+    if match == MatchKey.EXTERNAL_ID:
+        return _("This row has no external id to find the customer by.")
+    return _("This row has no id to find the customer by.")
+
+
+def _no_match_message(match: str) -> str:
+    if match == MatchKey.EMAIL:
+        return _("No customer has this e-mail address.")
+    if match == MatchKey.EXTERNAL_ID:
+        return _("No customer has this external id.")
+    return _("No customer has this id.")
+
+
+def _same(before: Any, after: Any) -> bool:
+    if isinstance(after, datetime.datetime) and isinstance(before, datetime.datetime):
+        # Files keep seconds; the database keeps microseconds.
+        return abs((after - before).total_seconds()) < 1
+    if isinstance(before, str) and after is None:
+        return before == ""
+    return before == after
+
+
+def _address_key(address: dict[str, Any]) -> tuple:
+    street = tuple(fold_cached(address.get(key) or "") for key in ("address1", "postcode", "city"))
+    return (*street, (address.get("country") or "").upper())
+
+
+def _defaults_settle(addresses: list[dict[str, Any]], *, first_takes_free: bool = True) -> None:
+    """At most one default billing and one default shipping address; with
+    ``first_takes_free`` the first address is the default for whatever no address claims (as
+    ``address_create`` does for a customer's first address)."""
+    if not addresses:
+        return
+    for flag in ("is_default_billing", "is_default_shipping"):
+        flagged = [a for a in addresses if a.get(flag)]
+        for extra in flagged[1:]:
+            extra[flag] = False
+        if not flagged and first_takes_free:
+            addresses[0][flag] = True
+
+
+_SEARCH_INPUTS = {"first_name", "last_name", "email", "phone", "mobile", "company"}
+
+
+def _search_inputs_changed(changes: dict) -> bool:
+    return bool(_SEARCH_INPUTS & changes.keys())
+
+
+def _search_text(fields: dict[str, Any], addresses: Iterable[dict[str, Any]]) -> str:
+    return search_text_build(
+        first_name=fields.get("first_name") or "",
+        last_name=fields.get("last_name") or "",
+        email=fields.get("email") or "",
+        phone=fields.get("phone") or "",
+        mobile=fields.get("mobile") or "",
+        company=fields.get("company") or "",
+        places=[(a.get("city") or "", a.get("postcode") or "") for a in addresses],
+    )
+
+
+def _tags_text(names: Iterable[str]) -> str:
+    """As ``customers.services.tags_text_for``: sorted case-insensitively, comma-joined."""
+    return ", ".join(sorted(names, key=str.lower))[:1000]
+
+
+def languages() -> list[str]:
+    return list(Language.values)

@@ -1,0 +1,675 @@
+"""Import jobs: upload, configure, dry run, run, undo, and recovery after a dead worker.
+
+The web wizard, the ``comptoir import`` command and the background tasks all go through these
+services. The work itself is in ``import_plan`` (reading, cleaning, matching: no writes) and
+``import_write`` (the set-based writes of one batch); ``import_undo`` reverts a run.
+
+How a run survives a killed worker: the file is read in batches of ``BATCH_SIZE`` customers;
+each batch is planned and written in one transaction together with its ``ImportBatch`` row and
+the job's checkpoint (``last_line``, ``rows_done``, the figures) and heartbeat. A worker that
+dies loses at most the batch it had not committed; the next run skips the lines up to the
+checkpoint (only re-reading them to know which e-mails the file already used) and goes on.
+Whoever runs a job holds a lease: ``run_token`` plus a heartbeat renewed by every batch. A job
+whose heartbeat is older than ``stale_after()`` is taken over with a new token; the old
+holder's next batch then finds the token changed and rolls back (fencing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import multiprocessing
+import os
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+from queue import Full
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from comptoir.core.actors import Actor
+from comptoir.core.bulk import bulk_load_mode, tables_lock
+from comptoir.core.events import event_record
+from comptoir.customers.models import Address, Customer, OptInLevel
+from comptoir.groups.models import Group
+from comptoir.transfer.formats import registry
+from comptoir.transfer.formats.base import Record
+from comptoir.transfer.formats.reading import FileFormatError, FileInfo, file_inspect
+from comptoir.transfer.formats.targets import TARGETS
+from comptoir.transfer.models import (
+    EmptyCells,
+    ImportBatch,
+    ImportJob,
+    ImportMode,
+    ImportRejection,
+    ImportState,
+    MatchKey,
+    PasswordPolicy,
+)
+from comptoir.transfer.services.import_plan import Planner, records_read
+from comptoir.transfer.services.import_write import batch_write, rejections_write
+
+BATCH_SIZE = 2_000
+Progress = Callable[[ImportJob], None]
+
+# States in which the mapping and options may still change.
+CONFIGURABLE = {ImportState.UPLOADED, ImportState.ANALYSED}
+# States from which a run may start or resume.
+RUNNABLE = {
+    ImportState.UPLOADED,
+    ImportState.ANALYSED,
+    ImportState.QUEUED,
+    ImportState.RUNNING,
+    ImportState.FAILED,
+}
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over (this one was thought dead): stop without writing."""
+
+
+# -------------------------------------------------------------------------------------------------
+# Settings
+
+
+def import_dir() -> Path:
+    """Where uploaded files are kept: ``COMPTOIR_IMPORT_DIR``, by default ``var/imports``."""
+    return Path(getattr(settings, "COMPTOIR_IMPORT_DIR", settings.VAR_DIR / "imports"))
+
+
+def import_max_bytes() -> int:
+    """The largest file accepted: ``COMPTOIR_IMPORT_MAX_MB`` megabytes (default 1 GB)."""
+    return int(getattr(settings, "COMPTOIR_IMPORT_MAX_MB", 1024)) * 1024 * 1024
+
+
+def stale_after() -> datetime.timedelta:
+    """How long a running job may go without a heartbeat before it counts as abandoned."""
+    return datetime.timedelta(seconds=int(getattr(settings, "COMPTOIR_IMPORT_STALE_SECONDS", 60)))
+
+
+# -------------------------------------------------------------------------------------------------
+# Upload and configure
+
+
+def _file_store(source: IO[bytes] | Any, file_name: str) -> tuple[str, int, int]:
+    """Copy the upload under the imports directory; returns (relative path, size, number of
+    line breaks: what the progress bar counts on until the dry run gives the exact figure)."""
+    now = timezone.now()
+    suffix = Path(file_name).suffix.lower()[:10]
+    relative = Path(f"{now:%Y/%m}") / f"{uuid.uuid4().hex}{suffix}"
+    target = import_dir() / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    limit = import_max_bytes()
+    size = lines = 0
+    chunks = (
+        source.chunks() if hasattr(source, "chunks") else iter(lambda: source.read(1 << 20), b"")
+    )
+    try:
+        with open(target, "wb") as out:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise ValidationError(
+                        {"file": _("The file is larger than %(size)s MB.") % {"size": limit >> 20}}
+                    )
+                out.write(chunk)
+                lines += chunk.count(b"\n")
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return str(relative), size, lines
+
+
+def import_job_create(
+    *, source: IO[bytes] | Any, file_name: str, actor: Actor, language: str | None = None
+) -> ImportJob:
+    """Store an uploaded file, read its header and recognise its format. The job then waits for
+    its mapping and options (``import_job_configure``)."""
+    file_name = Path(file_name or "import.csv").name[:255]
+    relative, size, lines = _file_store(source, file_name)
+    path = import_dir() / relative
+    try:
+        info = file_inspect(path)
+    except FileFormatError as error:
+        path.unlink(missing_ok=True)
+        raise ValidationError({"file": str(error)}) from None
+    detection = registry.detect(info.header)
+    platform = detection.format.key if detection.format else registry.CUSTOM.key
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            created_by=actor.user,
+            language=(language or translation.get_language() or settings.LANGUAGE_CODE)[:2],
+            file_name=file_name,
+            file_path=relative,
+            file_size=size,
+            file_info={**info.as_dict(), "lines": lines if info.kind == "csv" else None},
+            platform=platform,
+            variant=detection.variant,
+            mapping=detection.mapping,
+            consent_note=_("Import of %(file)s") % {"file": file_name},
+        )
+        event_record(
+            kind="import_uploaded",
+            actor=actor,
+            object_type="import",
+            object_id=job.pk,
+            data={"file": file_name, "size": size, "format": platform, "variant": job.variant},
+        )
+    return job
+
+
+def import_mapping_proposal(*, job: ImportJob, platform: str) -> list[str]:
+    """The mapping a format proposes for the job's header (for "it came from elsewhere")."""
+    fmt = registry.format_get(platform)
+    header = FileInfo.from_dict(job.file_info).header
+    if fmt is registry.CUSTOM:
+        return job.mapping if job.platform == platform else _guess(header)
+    return fmt.mapping_for(header)
+
+
+def _guess(header: list[str]) -> list[str]:
+    from comptoir.transfer.formats.base import mapping_guess
+
+    return mapping_guess(header, registry.FORMATS)
+
+
+_UNSET: Any = object()
+
+
+@transaction.atomic
+def import_job_configure(
+    *,
+    job: ImportJob,
+    actor: Actor,
+    platform: str | None = None,
+    mapping: list[str] | None = None,
+    mode: str | None = None,
+    match: str | None = None,
+    empty_cells: str | None = None,
+    default_group: Group | None = _UNSET,
+    consent_note: str | None = None,
+    opt_in_level: str | None = None,
+    passwords: str | None = None,
+) -> ImportJob:
+    """Set the format, mapping and options. A changed job needs a new dry run."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.state not in CONFIGURABLE:
+        raise ValidationError(_("This import has already started; it cannot be changed."))
+    errors: dict[str, str] = {}
+    header = FileInfo.from_dict(job.file_info).header
+    if platform is not None:
+        job.platform = registry.format_get(platform).key
+        job.variant = "" if platform != job.platform else job.variant
+    if mapping is not None:
+        mapping = [(target or "").strip() for target in mapping][: len(header)]
+        mapping += [""] * (len(header) - len(mapping))
+        unknown = [target for target in mapping if target and target not in TARGETS]
+        if unknown:
+            errors["mapping"] = _("Unknown field: %(field)s.") % {"field": unknown[0]}
+        elif not any(mapping):
+            errors["mapping"] = _("Choose a field for at least one column.")
+        job.mapping = mapping
+    for name, value, choices in (
+        ("mode", mode, ImportMode.values),
+        ("match", match, MatchKey.values),
+        ("empty_cells", empty_cells, EmptyCells.values),
+        ("opt_in_level", opt_in_level, OptInLevel.values),
+        ("passwords", passwords, PasswordPolicy.values),
+    ):
+        if value is None:
+            continue
+        if value not in choices:
+            errors[name] = _("Choose one of the options.")
+        setattr(job, name, value)
+    if default_group is not _UNSET:
+        job.default_group = default_group
+    if consent_note is not None:
+        job.consent_note = consent_note.strip()[:255]
+    if job.match not in job.mapping and "match" not in errors:
+        errors["match"] = _(
+            "No column is imported as “%(field)s”: choose another match key or map a column to it."
+        ) % {"field": TARGETS[job.match].label}
+    if errors:
+        raise ValidationError(errors)
+    job.state = ImportState.UPLOADED
+    job.analysed_at = None
+    job.save()
+    event_record(
+        kind="import_configured",
+        actor=actor,
+        object_type="import",
+        object_id=job.pk,
+        data={
+            "format": job.platform,
+            "mode": job.mode,
+            "match": job.match,
+            "empty_cells": job.empty_cells,
+            "default_group": job.default_group_id,
+            "passwords": job.passwords,
+        },
+    )
+    return job
+
+
+# -------------------------------------------------------------------------------------------------
+# Leases
+
+
+def _claim(job: ImportJob, *, state: str, allowed: Iterable[str]) -> str:
+    """Take the job for this worker: a new token, a fresh heartbeat. Refused (ValidationError)
+    when the job is not in an allowed state or another live worker holds it."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    with transaction.atomic():
+        current = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if current.state not in allowed:
+            raise ValidationError(_("This import cannot do that in its current state."))
+        if (
+            current.state == state
+            and current.run_token
+            and current.heartbeat_at
+            and now - current.heartbeat_at < stale_after()
+        ):
+            raise ValidationError(_("This import is already running."), code="running")
+        ImportJob.objects.filter(pk=job.pk).update(
+            state=state,
+            run_token=token,
+            heartbeat_at=now,
+            error="",
+            resumed_at=now,
+            resumed_rows=current.rows_done if state == ImportState.RUNNING else 0,
+        )
+    job.refresh_from_db()
+    return token
+
+
+def _beat(job: ImportJob, token: str, **changes: Any) -> None:
+    """Inside a batch's transaction: check the lease is still ours, renew it, save progress."""
+    updated = ImportJob.objects.filter(pk=job.pk, run_token=token).update(
+        heartbeat_at=timezone.now(), **changes
+    )
+    if not updated:
+        raise LeaseLost(job.pk)
+
+
+def _release(job: ImportJob, token: str, **changes: Any) -> bool:
+    return bool(
+        ImportJob.objects.filter(pk=job.pk, run_token=token).update(
+            run_token="", heartbeat_at=timezone.now(), **changes
+        )
+    )
+
+
+def _batches(records: Iterable[Record]) -> Iterator[list[Record]]:
+    iterator = iter(records)
+    while batch := list(islice(iterator, BATCH_SIZE)):
+        yield batch
+
+
+class ImportReadError(Exception):
+    """Reading the file failed in the reading process; the message holds its traceback."""
+
+
+# From this size on, the file is read and cleaned in a forked child process while this one
+# writes (see ``_ahead``); smaller files are not worth a process.
+PARALLEL_MIN_BYTES = 4 << 20
+
+
+def _parallel(job: ImportJob) -> bool:
+    return (
+        job.file_size >= PARALLEL_MIN_BYTES
+        and (os.cpu_count() or 1) > 1
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
+
+
+def _ahead(produce: Callable[[], Iterator[Any]], *, language: str, parallel: bool) -> Iterator[Any]:
+    """The items of ``produce()`` (cleaned batches), made ahead of the consumer.
+
+    With ``parallel``, in a forked child process: reading and cleaning (pure Python, no
+    database) then runs on the second core while this process matches and writes, the way
+    ``customers.demo`` generates its rows. The child never touches the database connection it
+    inherits; the queue holds two batches, so memory stays flat; the child gives up if this
+    process dies. Without, in this process, one batch at a time.
+    """
+    if not parallel:
+        with translation.override(language):
+            yield from produce()
+        return
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue(maxsize=2)
+    child = context.Process(target=_produce, args=(queue, produce, language), daemon=True)
+    child.start()
+    try:
+        while (item := queue.get()) is not None:
+            if isinstance(item, str):
+                raise ImportReadError(item)
+            yield item
+        child.join()
+    finally:
+        if child.is_alive():
+            child.terminate()
+            child.join()
+
+
+def _produce(queue, produce: Callable[[], Iterator[Any]], language: str) -> None:
+    """The child process of ``_ahead``: every item into the queue, then None (or the error)."""
+    parent = os.getppid()
+
+    def put(item: Any) -> None:
+        while True:
+            try:
+                queue.put(item, timeout=1)
+                return
+            except Full:
+                if os.getppid() != parent:  # the parent is gone: nobody will ever read
+                    raise SystemExit(1) from None
+
+    try:
+        with translation.override(language):
+            for item in produce():
+                put(item)
+        put(None)
+    except Exception:
+        put(traceback.format_exc())
+
+
+# -------------------------------------------------------------------------------------------------
+# Dry run
+
+
+def import_dry_run(*, job: ImportJob, actor: Actor, progress: Progress | None = None) -> ImportJob:
+    """Go through the whole file as the run would, writing nothing but the list of rejected
+    rows: how many customers would be created, updated, left unchanged, rejected, and why."""
+    token = _claim(job, state=ImportState.ANALYSING, allowed=(*CONFIGURABLE, ImportState.ANALYSING))
+    with translation.override(job.language):
+        try:
+            ImportRejection.objects.filter(job=job, dry_run=True).delete()
+            planner = Planner(job, actor_user_id=actor.user_id)
+            totals = dict(dry_rows=0, dry_created=0, dry_updated=0, dry_unchanged=0, dry_rejected=0)
+
+            def cleaned_batches() -> Iterator[Any]:
+                for batch in _batches(records_read(job)):
+                    yield planner.clean(batch)
+
+            batches = _ahead(cleaned_batches, language=job.language, parallel=_parallel(job))
+            with contextlib.closing(batches):  # stops the reading process if this one fails
+                for cleaned in batches:
+                    plan = planner.plan_cleaned(cleaned)
+                    totals["dry_rows"] += plan.rows
+                    totals["dry_created"] += len(plan.creates)
+                    totals["dry_updated"] += len(plan.updates)
+                    totals["dry_unchanged"] += plan.unchanged
+                    totals["dry_rejected"] += plan.rejected
+                    with transaction.atomic():
+                        _beat(job, token, **totals)
+                        rejections_write(job=job, plan=plan, dry_run=True)
+                    _progress(job, progress, **totals)
+            _release(
+                job,
+                token,
+                state=ImportState.ANALYSED,
+                analysed_at=timezone.now(),
+                rows_total=totals["dry_rows"],
+                **totals,
+            )
+        except LeaseLost:
+            pass
+        except Exception as error:
+            _release(job, token, state=ImportState.UPLOADED, error=_failure(error))
+            raise
+    job.refresh_from_db()
+    return job
+
+
+def _progress(job: ImportJob, progress: Progress | None, **figures: Any) -> None:
+    for name, value in figures.items():
+        setattr(job, name, value)
+    if progress is not None:
+        progress(job)
+
+
+def _failure(error: Exception) -> str:
+    return _("The import stopped: %(error)s") % {"error": str(error)[:500] or type(error).__name__}
+
+
+# -------------------------------------------------------------------------------------------------
+# Run
+
+
+def import_run(*, job: ImportJob, actor: Actor, progress: Progress | None = None) -> ImportJob:
+    """Import the file, batch after batch, from the job's checkpoint (the start, or where a
+    previous run stopped). Each batch commits with its checkpoint."""
+    if job.state == ImportState.DONE:
+        return job
+    token = _claim(job, state=ImportState.RUNNING, allowed=RUNNABLE)
+    with translation.override(job.language):
+        try:
+            _run_batches(job, token, actor, progress)
+        except LeaseLost:
+            job.refresh_from_db()
+            return job
+        except Exception as error:
+            _release(job, token, state=ImportState.FAILED, error=_failure(error))
+            raise
+        with transaction.atomic():
+            finished = _release(
+                job, token, state=ImportState.DONE, finished_at=timezone.now(), error=""
+            )
+            job.refresh_from_db()
+            if finished:
+                event_record(
+                    kind="import_finished",
+                    actor=actor,
+                    object_type="import",
+                    object_id=job.pk,
+                    data={
+                        "file": job.file_name,
+                        "rows": job.rows_done,
+                        "created": job.created,
+                        "updated": job.updated,
+                        "unchanged": job.unchanged,
+                        "rejected": job.rejected,
+                    },
+                )
+    return job
+
+
+def _run_batches(job: ImportJob, token: str, actor: Actor, progress: Progress | None) -> None:
+    planner = Planner(job, actor_user_id=actor.user_id)
+    if not job.started_at:
+        ImportJob.objects.filter(pk=job.pk).update(started_at=timezone.now())
+        ImportRejection.objects.filter(job=job, dry_run=False).delete()
+    checkpoint = job.last_line
+
+    def cleaned_batches() -> Iterator[Any]:
+        records = records_read(job)
+        if checkpoint:
+            records = _after_checkpoint(records, checkpoint, planner)
+        for batch in _batches(records):
+            yield planner.clean(batch)
+
+    number = job.batches.count()
+    with bulk_load_mode(cache_mb=256), contextlib.ExitStack() as stack:
+        batches = _ahead(cleaned_batches, language=job.language, parallel=_parallel(job))
+        for cleaned in stack.enter_context(contextlib.closing(batches)):
+            number += 1
+            with transaction.atomic():
+                # Hold off other writers of customers while this batch is matched and written,
+                # so what the plan read is still true when it writes (PostgreSQL; SQLite's
+                # write transaction already does).
+                tables_lock(Customer, Address)
+                plan = planner.plan_cleaned(cleaned)
+                written = batch_write(plan=plan, planner=planner, job=job, actor=actor)
+                ImportBatch.objects.create(
+                    job=job,
+                    number=number,
+                    first_line=plan.first_line,
+                    last_line=plan.last_line,
+                    rows=plan.rows,
+                    created=len(plan.creates),
+                    updated=len(plan.updates),
+                    unchanged=plan.unchanged,
+                    rejected=plan.rejected,
+                    **written,
+                )
+                _beat(
+                    job,
+                    token,
+                    last_line=plan.last_line,
+                    rows_done=F("rows_done") + plan.rows,
+                    created=F("created") + len(plan.creates),
+                    updated=F("updated") + len(plan.updates),
+                    unchanged=F("unchanged") + plan.unchanged,
+                    rejected=F("rejected") + plan.rejected,
+                )
+            if progress is not None:
+                job.refresh_from_db()
+                progress(job)
+
+
+def _after_checkpoint(
+    records: Iterable[Record], checkpoint: int, planner: Planner
+) -> Iterator[Record]:
+    """The records after the checkpoint; those before only claim their e-mails again, so a
+    duplicate after the checkpoint is still recognised."""
+    before: list[Record] = []
+    for record in records:
+        if record.line <= checkpoint:
+            before.append(record)
+            if len(before) >= BATCH_SIZE:
+                planner.keys_remember(before)
+                before = []
+            continue
+        if before:
+            planner.keys_remember(before)
+            before = []
+        yield record
+    if before:
+        planner.keys_remember(before)
+
+
+# -------------------------------------------------------------------------------------------------
+# Queueing (the web wizard) and recovery
+
+
+def _enqueue(job: ImportJob, task, *args: Any, run_after: datetime.datetime | None = None) -> None:
+    def send() -> None:
+        runner = task.using(run_after=run_after) if run_after else task
+        result = runner.enqueue(job.pk, *args)
+        ImportJob.objects.filter(pk=job.pk).update(task_id=str(result.id)[:64])
+
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def import_dry_run_enqueue(*, job: ImportJob, actor: Actor) -> ImportJob:
+    """Start the dry run in the background."""
+    from comptoir.transfer.tasks.importing import import_dry_run_task
+
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.state not in CONFIGURABLE:
+        raise ValidationError(_("This import cannot do that in its current state."))
+    job.state = ImportState.ANALYSING
+    job.save(update_fields=["state"])
+    _enqueue(job, import_dry_run_task, actor.user_id)
+    return job
+
+
+@transaction.atomic
+def import_run_enqueue(*, job: ImportJob, actor: Actor) -> ImportJob:
+    """Start (or resume) the import in the background."""
+    from comptoir.transfer.tasks.importing import import_run_task
+
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.state not in {ImportState.ANALYSED, ImportState.FAILED}:
+        raise ValidationError(_("Run the dry run first."))
+    job.state = ImportState.QUEUED
+    job.error = ""
+    job.save(update_fields=["state", "error"])
+    event_record(
+        kind="import_started",
+        actor=actor,
+        object_type="import",
+        object_id=job.pk,
+        data={"file": job.file_name, "rows": job.rows_total},
+    )
+    _enqueue(job, import_run_task, actor.user_id)
+    return job
+
+
+def import_jobs_recover() -> list[int]:
+    """Put back in the queue the jobs a dead worker left behind. Called when a worker starts
+    (``comptoir db_worker``); each job gets a watch task that waits for its lease to expire,
+    then takes it over and goes on from the checkpoint. Harmless for jobs that are alive."""
+    from comptoir.transfer.tasks.importing import import_watch_task
+
+    pending = list(
+        ImportJob.objects.filter(
+            state__in=[
+                ImportState.ANALYSING,
+                ImportState.QUEUED,
+                ImportState.RUNNING,
+                ImportState.UNDOING,
+            ]
+        ).values_list("pk", "heartbeat_at")
+    )
+    for pk, heartbeat in pending:
+        due = (heartbeat + stale_after()) if heartbeat else None
+        runner = import_watch_task.using(run_after=due) if due and due > timezone.now() else None
+        (runner or import_watch_task).enqueue(pk)
+    return [pk for pk, _heartbeat in pending]
+
+
+def _task_waiting(task_id: str) -> bool:
+    """Whether the task is still in the queue, not started."""
+    from django_tasks import TaskResultStatus, default_task_backend
+    from django_tasks.exceptions import TaskResultDoesNotExist
+
+    if not task_id:
+        return False
+    try:
+        return default_task_backend.get_result(task_id).status == TaskResultStatus.READY
+    except (TaskResultDoesNotExist, ValueError, NotImplementedError):
+        return False
+
+
+def import_job_watch(*, job: ImportJob) -> str:
+    """What a watch task does: nothing if the job is finished or alive; otherwise take it over
+    where it stopped. Returns what it did."""
+    from comptoir.transfer.tasks.importing import import_watch_task
+
+    now = timezone.now()
+    if job.state not in {
+        ImportState.ANALYSING,
+        ImportState.QUEUED,
+        ImportState.RUNNING,
+        ImportState.UNDOING,
+    }:
+        return "finished"
+    if job.run_token and job.heartbeat_at and now - job.heartbeat_at < stale_after():
+        import_watch_task.using(run_after=job.heartbeat_at + stale_after()).enqueue(job.pk)
+        return "alive"
+    if not job.run_token and _task_waiting(job.task_id):
+        return "queued"  # its task has not started yet: a worker will take it
+    actor = Actor.importer(user=job.created_by)
+    if job.state == ImportState.ANALYSING:
+        ImportJob.objects.filter(pk=job.pk).update(state=ImportState.UPLOADED, run_token="")
+        job.refresh_from_db()
+        import_dry_run(job=job, actor=actor)
+        return "analysed"
+    if job.state == ImportState.UNDOING:
+        from comptoir.transfer.services.import_undo import import_undo
+
+        import_undo(job=job, actor=actor, resume=True)
+        return "undone"
+    import_run(job=job, actor=actor)
+    return "resumed"

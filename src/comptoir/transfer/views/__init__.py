@@ -1,0 +1,1 @@
+"""Views of the transfer screens: ``importing`` (the import wizard) and ``exporting``."""

@@ -1,0 +1,409 @@
+"""The import services: options, dry run, duplicates, idempotence, checkpoints and resuming
+after a killed worker, the lease that fences a worker thought dead, and undo."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from comptoir.core.models import Event
+from comptoir.customers.models import Address, ConsentRecord, Customer, Membership
+from comptoir.customers.services import customer_note_set, customer_update
+from comptoir.groups.models import Group
+from comptoir.transfer.models import ImportBatch, ImportJob, ImportRejection, ImportState
+from comptoir.transfer.services import importing
+from comptoir.transfer.services.import_undo import import_undo
+from comptoir.transfer.services.importing import (
+    import_dry_run,
+    import_job_configure,
+    import_job_watch,
+    import_jobs_recover,
+    import_run,
+)
+from tests.transfer.importing_helpers import csv_bytes, dry_then_run, upload
+
+pytestmark = pytest.mark.django_db
+HEADER = ["Email", "First name", "Last name", "Phone", "Newsletter", "Groups", "Tags", "Note",
+          "External id", "City", "Street", "Postcode", "Country"]  # fmt: skip
+MAPPING = ["email", "first_name", "last_name", "phone", "newsletter", "groups", "tags", "note",
+           "external_id", "address.city", "address.address1", "address.postcode",
+           "address.country"]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _imports_dir(settings, tmp_path):
+    settings.COMPTOIR_IMPORT_DIR = tmp_path / "imports"
+
+
+def row(n: int, **changes) -> list[str]:
+    values = {
+        "Email": f"person{n}@example.com",
+        "First name": "Prénom",
+        "Last name": f"Nom{n}",
+        "Phone": "",
+        "Newsletter": "no",
+        "Groups": "",
+        "Tags": "",
+        "Note": "",
+        "External id": f"x-{n}",
+        "City": "",
+        "Street": "",
+        "Postcode": "",
+        "Country": "",
+    }
+    values.update({key.replace("_", " ").capitalize(): value for key, value in changes.items()})
+    return [values[column] for column in HEADER]
+
+
+def job_for(rows, *, actor, **options):
+    job = upload(csv_bytes(HEADER, rows), actor=actor)
+    return import_job_configure(job=job, actor=actor, mapping=MAPPING, **options)
+
+
+# -------------------------------------------------------------------------------------------------
+# Dry run
+
+
+def test_dry_run_counts_everything_and_writes_nothing(actor, make_customer):
+    make_customer(email="person1@example.com", first_name="Prénom", last_name="Nom1",
+                  external_id="x-1")  # fmt: skip
+    make_customer(email="person2@example.com", first_name="Ancien", last_name="Nom2")
+    rows = [
+        row(1),
+        row(2),
+        row(3),
+        row(4, email="pas-un-email"),
+        row(5, email="PERSON3@example.com"),
+    ]
+    job = job_for(rows, actor=actor)
+    customers, events, memberships = (Customer.objects.count(), Event.objects.count(),
+                                      Membership.objects.count())  # fmt: skip
+    job = import_dry_run(job=job, actor=actor)
+    assert job.state == ImportState.ANALYSED and job.analysed_at
+    figures = (job.dry_rows, job.dry_created, job.dry_updated, job.dry_unchanged, job.dry_rejected)
+    assert figures == (5, 1, 1, 1, 2)
+    assert (Customer.objects.count(), Event.objects.count(), Membership.objects.count()) == (
+        customers, events, memberships)  # fmt: skip
+    reasons = list(job.rejections.filter(dry_run=True).values_list("line", "column", "reason"))
+    assert reasons == [
+        (5, "Email", "Enter a valid e-mail address."),
+        (6, "Email", "The e-mail address PERSON3@example.com is already on line 4 of this file."),
+    ]
+
+
+def test_rejection_reasons_are_in_the_language_of_whoever_imports(actor):
+    job = upload(csv_bytes(HEADER, [row(1, first_name="")]), actor=actor, language="fr")
+    job = import_job_configure(job=job, actor=actor, mapping=MAPPING)
+    job = import_dry_run(job=job, actor=actor)
+    assert job.rejections.values_list("column", "reason").get() == (
+        "First name",
+        "Ce champ est obligatoire.",
+    )
+
+
+# -------------------------------------------------------------------------------------------------
+# Options
+
+
+def test_update_only_changes_existing_customers_and_rejects_unknown_ones(actor, make_customer):
+    existing = make_customer(email="person1@example.com", first_name="Prénom", last_name="Vieux")
+    job = job_for([row(1, note="Nouvelle note"), row(2)], actor=actor, mode="update")
+    job = dry_then_run(job, actor=actor)
+    assert (job.created, job.updated, job.rejected) == (0, 1, 1)
+    assert job.rejections.get(dry_run=False).reason == "No customer has this e-mail address."
+    existing.refresh_from_db()
+    assert (existing.last_name, existing.note, existing.external_id) == (
+        "Nom1",
+        "Nouvelle note",
+        "x-1",
+    )
+    assert existing.version == 2
+    event = Event.objects.get(customer_id=existing.pk, kind="customer_updated")
+    assert event.data["import"] == job.pk and event.source == "backoffice"
+    assert event.data["changes"]["last_name"] == {"before": "Vieux", "after": "Nom1"}
+    assert not Customer.objects.filter(email="person2@example.com").exists()
+
+
+def test_create_only_leaves_existing_customers_alone(actor, make_customer):
+    existing = make_customer(email="person1@example.com", first_name="Prénom", last_name="Vieux")
+    job = dry_then_run(job_for([row(1), row(2)], actor=actor, mode="create"), actor=actor)
+    assert (job.created, job.updated, job.unchanged) == (1, 0, 1)
+    existing.refresh_from_db()
+    assert existing.last_name == "Vieux"
+
+
+def test_match_on_external_id_updates_the_email_too(actor, make_customer):
+    existing = make_customer(email="old@example.com", external_id="x-1")
+    job = dry_then_run(job_for([row(1)], actor=actor, match="external_id"), actor=actor)
+    assert job.updated == 1
+    existing.refresh_from_db()
+    assert (existing.email, existing.email_key) == ("person1@example.com", "person1@example.com")
+
+
+def test_match_on_external_id_refuses_an_email_another_customer_has(actor, make_customer):
+    make_customer(email="old@example.com", external_id="x-1")
+    other = make_customer(email="person1@example.com")
+    job = dry_then_run(job_for([row(1)], actor=actor, match="external_id"), actor=actor)
+    assert job.rejected == 1
+    assert job.rejections.get(dry_run=False).reason == (
+        f"Customer #{other.pk} already has this e-mail address."
+    )
+
+
+def test_match_on_id(actor, make_customer):
+    existing = make_customer(email="person1@example.com")
+    header = ["id", "email", "first_name", "last_name"]
+    data = csv_bytes(header, [[str(existing.pk), "new@example.com", "A", "B"],
+                              ["999999", "ghost@example.com", "C", "D"],
+                              ["", "fresh@example.com", "E", "F"]])  # fmt: skip
+    job = upload(data, actor=actor)
+    job = import_job_configure(job=job, actor=actor, mapping=header, match="id")
+    job = dry_then_run(job, actor=actor)
+    assert (job.updated, job.created, job.rejected) == (1, 1, 1)
+    assert job.rejections.get(dry_run=False).reason == "No customer has this id."
+    existing.refresh_from_db()
+    assert (existing.email, existing.first_name) == ("new@example.com", "A")
+
+
+def test_the_match_key_must_be_a_mapped_column(actor):
+    job = upload(csv_bytes(HEADER, [row(1)]), actor=actor)
+    with pytest.raises(ValidationError) as raised:
+        import_job_configure(job=job, actor=actor, mapping=MAPPING, match="id")
+    assert "match" in raised.value.message_dict
+
+
+def test_empty_cells_keep_or_clear(actor, make_customer):
+    kept = make_customer(email="person1@example.com", note="Garder", phone="01 99 00 12 34")
+    cleared = make_customer(email="person2@example.com", note="Effacer", phone="01 99 00 12 35")
+    dry_then_run(job_for([row(1)], actor=actor, empty_cells="keep"), actor=actor)
+    dry_then_run(job_for([row(2)], actor=actor, empty_cells="clear"), actor=actor)
+    kept.refresh_from_db()
+    cleared.refresh_from_db()
+    assert (kept.note, kept.phone) == ("Garder", "+33199001234")
+    assert (cleared.note, cleared.phone, cleared.phone_input) == ("", "", "")
+    # Required fields are never cleared.
+    assert cleared.email == "person2@example.com"
+
+
+def test_default_group_for_new_customers_and_groups_by_name(actor, vip_group, default_group):
+    pro = Group.objects.create(name_fr="Professionnels", name_en="Professionals")
+    job = job_for([row(1), row(2, groups="professionnels | Nouveaux")], actor=actor,
+                  default_group=vip_group)  # fmt: skip
+    dry_then_run(job, actor=actor)
+    first = Customer.objects.get(email="person1@example.com")
+    second = Customer.objects.get(email="person2@example.com")
+    assert first.default_group == vip_group and set(first.groups.all()) == {vip_group}
+    created_group = Group.objects.get(name_fr="Nouveaux")
+    assert set(second.groups.all()) == {pro, created_group, vip_group}
+    assert Event.objects.filter(kind="group_created", object_id=created_group.pk).exists()
+
+
+def test_consents_get_their_history_with_the_chosen_source(actor):
+    job = job_for([row(1, newsletter="yes")], actor=actor, consent_note="Formulaire du salon",
+                  opt_in_level="confirmed")  # fmt: skip
+    dry_then_run(job, actor=actor)
+    record = ConsentRecord.objects.get(customer__email="person1@example.com")
+    assert (record.channel, record.granted, record.note, record.opt_in_level) == (
+        "newsletter", True, "Formulaire du salon", "confirmed")  # fmt: skip
+    assert (record.source, record.actor_id) == (actor.source, actor.user_id)
+
+
+def test_unsubscribing_through_an_import_is_recorded(actor, make_customer):
+    customer = make_customer(email="person1@example.com", consents={"newsletter": True})
+    dry_then_run(job_for([row(1, newsletter="no")], actor=actor), actor=actor)
+    customer.refresh_from_db()
+    assert not customer.newsletter
+    latest = ConsentRecord.objects.filter(customer=customer).order_by("-id").first()
+    assert latest.granted is False
+
+
+# -------------------------------------------------------------------------------------------------
+# Idempotence, checkpoints, resuming
+
+
+def test_running_the_same_file_twice_creates_nothing_the_second_time(actor):
+    rows = [row(n, phone=f"01 99 00 12 3{n % 10}", tags="a, b", groups="Customer",
+                street=f"{n} rue Pasteur", city="Lyon", postcode="69001", country="FR")
+            for n in range(1, 8)]  # fmt: skip
+    first = dry_then_run(job_for(rows, actor=actor), actor=actor)
+    assert first.created == 7
+    counts = (Customer.objects.count(), Address.objects.count(), Membership.objects.count(),
+              Event.objects.filter(customer__isnull=False).count())  # fmt: skip
+    second = dry_then_run(job_for(rows, actor=actor), actor=actor)
+    assert (second.created, second.updated, second.unchanged) == (0, 0, 7)
+    assert (Customer.objects.count(), Address.objects.count(), Membership.objects.count(),
+            Event.objects.filter(customer__isnull=False).count()) == counts  # fmt: skip
+
+
+def _kill_after(monkeypatch, batches: int):
+    """Make the worker die (as if killed) while writing batch number ``batches + 1``."""
+    real = importing.batch_write
+    calls = {"n": 0}
+
+    class Killed(BaseException):
+        pass
+
+    def dying(**kwargs):
+        calls["n"] += 1
+        result = real(**kwargs)
+        if calls["n"] > batches:
+            raise Killed
+        return result
+
+    monkeypatch.setattr(importing, "batch_write", dying)
+    return Killed
+
+
+def test_a_killed_worker_loses_no_batch_and_the_job_resumes_from_its_checkpoint(actor, monkeypatch):
+    monkeypatch.setattr(importing, "BATCH_SIZE", 3)
+    rows = [row(n) for n in range(1, 11)] + [row(11, email="person2@example.com")]
+    job = import_dry_run(job=job_for(rows, actor=actor), actor=actor)
+    killed = _kill_after(monkeypatch, 2)
+    with pytest.raises(killed):
+        import_run(job=job, actor=actor)
+    job.refresh_from_db()
+    # Two batches committed with their checkpoint; the third rolled back whole.
+    assert (job.state, job.rows_done, job.last_line, job.created) == (ImportState.RUNNING, 6, 7, 6)
+    assert Customer.objects.count() == 6 and job.batches.count() == 2
+    assert Event.objects.filter(kind="customer_created").count() == 6
+
+    monkeypatch.undo()
+    monkeypatch.setattr(importing, "BATCH_SIZE", 3)
+    # Its lease is still fresh: a watch leaves it to the (supposedly) living worker.
+    assert import_job_watch(job=job) == "alive"
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - datetime.timedelta(minutes=5)
+    )
+    job.refresh_from_db()
+    assert import_jobs_recover() == [job.pk]
+    assert import_job_watch(job=job) == "resumed"
+    job.refresh_from_db()
+    assert (job.state, job.rows_done, job.created, job.rejected) == (ImportState.DONE, 11, 10, 1)
+    assert Customer.objects.count() == 10
+    assert list(job.batches.values_list("number", flat=True)) == [1, 2, 3, 4]
+    # The duplicate after the checkpoint is still known as one.
+    assert job.rejections.get(dry_run=False).reason.startswith(
+        "The e-mail address person2@example.com is already on line 3"
+    )
+
+
+def test_a_worker_thought_dead_cannot_write_once_its_job_was_taken_over(actor, monkeypatch):
+    monkeypatch.setattr(importing, "BATCH_SIZE", 2)
+    job = import_dry_run(job=job_for([row(n) for n in range(1, 6)], actor=actor), actor=actor)
+    real = importing.batch_write
+
+    def taken_over_meanwhile(**kwargs):
+        # Another worker takes the job over while this one writes its first batch.
+        ImportJob.objects.filter(pk=job.pk).update(run_token="someone-else")
+        return real(**kwargs)
+
+    monkeypatch.setattr(importing, "batch_write", taken_over_meanwhile)
+    import_run(job=job, actor=actor)
+    # Its batch rolled back whole at the checkpoint: nothing of it is left.
+    assert Customer.objects.count() == 0 and not ImportBatch.objects.exists()
+    assert not Event.objects.filter(kind="customer_created").exists()
+
+
+def test_a_running_job_cannot_be_started_twice(actor):
+    job = import_dry_run(job=job_for([row(1)], actor=actor), actor=actor)
+    ImportJob.objects.filter(pk=job.pk).update(
+        state=ImportState.RUNNING, run_token="alive", heartbeat_at=timezone.now()
+    )
+    job.refresh_from_db()
+    with pytest.raises(ValidationError):
+        import_run(job=job, actor=actor)
+
+
+# -------------------------------------------------------------------------------------------------
+# Undo
+
+
+def test_undo_removes_created_customers_and_restores_updated_ones(actor, make_customer, vip_group):
+    updated = make_customer(email="person1@example.com", first_name="Prénom", last_name="Avant",
+                            note="Note d'avant", tags=["ancien"])  # fmt: skip
+    touched_since = make_customer(email="person2@example.com", last_name="Avant")
+    rows = [row(1, newsletter="yes", groups="VIP", tags="nouveau", street="1 rue Haute",
+                city="Metz", postcode="57000", country="FR"),
+            row(2), row(3), row(4)]  # fmt: skip
+    job = dry_then_run(job_for(rows, actor=actor), actor=actor)
+    assert (job.created, job.updated) == (2, 2)
+    created = list(
+        Customer.objects.filter(email__in=["person3@example.com", "person4@example.com"])
+    )
+    # Changed since the import: one created customer, one updated one.
+    customer_note_set(customer=created[0], note="Appelé hier", actor=actor)
+    touched_since.refresh_from_db()
+    customer_update(customer=touched_since, actor=actor, changes={"company": "Changée"})
+
+    job = import_undo(job=job, actor=actor)
+    assert (job.state, job.reverted, job.skipped) == (ImportState.UNDONE, 2, 2)
+    assert not Customer.objects.filter(pk=created[1].pk).exists()
+    assert Customer.objects.filter(pk=created[0].pk).exists()
+    updated.refresh_from_db()
+    assert (updated.last_name, updated.note, updated.newsletter) == ("Avant", "Note d'avant", False)
+    assert set(updated.groups.values_list("name_en", flat=True)) == {"Customer"}
+    assert set(updated.tags.values_list("name", flat=True)) == {"ancien"}
+    assert updated.tags_text == "ancien" and not updated.addresses.exists()
+    assert "avant" in updated.search_text and "metz" not in updated.search_text
+    touched_since.refresh_from_db()
+    assert touched_since.last_name == "Nom2"  # left as the import made it
+    assert Event.objects.filter(kind="import_reverted", customer_id=updated.pk).exists()
+    assert Event.objects.filter(kind="import_undone", object_id=job.pk).exists()
+    # An undo that ran can't run again; every batch is marked.
+    assert not job.batches.filter(undone_at__isnull=True).exists()
+
+
+def test_undo_is_refused_for_an_import_that_did_not_run(actor):
+    from comptoir.transfer.services.import_undo import import_undo_enqueue
+
+    job = import_dry_run(job=job_for([row(1)], actor=actor), actor=actor)
+    with pytest.raises(ValidationError):
+        import_undo_enqueue(job=job, actor=actor)
+
+
+def test_rejections_of_the_run_replace_nothing_of_the_dry_run(actor):
+    job = dry_then_run(job_for([row(1, email="x")], actor=actor), actor=actor)
+    assert ImportRejection.objects.filter(job=job, dry_run=True).count() == 1
+    assert ImportRejection.objects.filter(job=job, dry_run=False).count() == 1
+
+
+def test_a_large_file_is_read_in_a_child_process_with_the_same_result(actor, monkeypatch):
+    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(importing, "BATCH_SIZE", 3)
+    rows = [row(n) for n in range(1, 9)] + [row(9, email="person1@example.com"), row(10, email="?")]
+    job = upload(csv_bytes(HEADER, rows), actor=actor, language="fr")
+    job = import_job_configure(job=job, actor=actor, mapping=MAPPING)
+    assert importing._parallel(job)
+    job = dry_then_run(job, actor=actor)
+    assert (job.dry_created, job.created, job.rejected, job.rows_done) == (8, 8, 2, 10)
+    with translation.override("fr"):  # the child process reports in the job's language
+        expected = _("The e-mail address %(email)s is already on line %(line)s of this file.") % {
+            "email": "person1@example.com",
+            "line": 2,
+        }
+    reasons = list(job.rejections.filter(dry_run=False).values_list("line", "reason"))
+    assert reasons[0] == (10, expected)
+    assert reasons[1][0] == 11
+    assert Customer.objects.count() == 8
+
+
+def test_undo_restores_phones_and_a_block(actor, make_customer):
+    customer = make_customer(email="person1@example.com", phone="01 99 00 12 34")
+    header = ["email", "first_name", "last_name", "phone", "is_blocked", "blocked_reason"]
+    data = csv_bytes(header, [["person1@example.com", "A", "B", "+44 20 7946 0000", "1", "Fraude"]])
+    job = upload(data, actor=actor)
+    job = import_job_configure(job=job, actor=actor, mapping=header)
+    job = dry_then_run(job, actor=actor)
+    customer.refresh_from_db()
+    assert (customer.phone, customer.phone_input) == ("+442079460000", "+44 20 7946 0000")
+    assert customer.is_blocked and customer.blocked_by_id == actor.user_id
+    job = import_undo(job=job, actor=actor)
+    assert job.reverted == 1
+    customer.refresh_from_db()
+    assert (customer.phone, customer.phone_input) == ("+33199001234", "01 99 00 12 34")
+    assert not customer.is_blocked and customer.blocked_reason == ""
+    assert customer.blocked_at is None and customer.blocked_by_id is None
