@@ -15,6 +15,16 @@ from comptoir.core.csv_safety import cell_safe
 from comptoir.transfer.formats import cells
 from comptoir.transfer.formats.cells import CellError
 
+
+@pytest.fixture(autouse=True)
+def _messages_in_english():
+    """The readers' messages are checked in English (the shop's default language is French)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 
 

@@ -20,6 +20,15 @@ from comptoir.transfer.formats.reading import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _messages_in_english():
+    """The readers' messages are checked in English (the shop's default language is French)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def _file(tmp_path, data: bytes, name: str = "f.csv"):
     path = tmp_path / name
     path.write_bytes(data)

@@ -29,6 +29,8 @@ OPTIONS = {
 @pytest.fixture(autouse=True)
 def _imports_dir(settings, tmp_path):
     settings.COMPTOIR_IMPORT_DIR = tmp_path / "imports"
+    # Pages without a language choice fall back to this; the messages are checked in English.
+    settings.LANGUAGE_CODE = "en"
 
 
 def _upload(client, data: bytes, name: str = "clients.csv"):
