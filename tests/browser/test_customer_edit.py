@@ -139,7 +139,7 @@ def test_settings_are_followed_by_the_create_form_and_the_list(logged_in_page, l
     page = logged_in_page(locale)
 
     page.goto("/customers/")
-    page.locator("#main-navbar a[href=\"/customers/settings/\"]").click()
+    page.locator('#main-navbar a[href="/customers/settings/"]').click()
     page.locator("#settings-form input[name=required_fields][value=birthday]").check()
     page.locator("#settings-form input[name=delete_mode][value=anonymise]").check()
     page.locator("#settings-save").click()

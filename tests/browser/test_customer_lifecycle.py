@@ -132,7 +132,7 @@ def test_convert_a_guest_read_the_outbox_and_download_the_personal_data(
     expect(page).to_have_url(re.compile(rf"/customers/{guest.pk}/$"))
     assert fresh(guest).is_guest is False and fresh(guest).orders_count == 1
 
-    page.locator("#main-navbar a[href=\"/outbox/\"]").click()
+    page.locator('#main-navbar a[href="/outbox/"]').click()
     expect(page).to_have_url(re.compile(r"/outbox/$"))
     expect(page.locator("html")).to_have_attribute("lang", text["lang"])
     message = OutboxMessage.objects.get()

@@ -25,11 +25,15 @@ COMPARED = ("first_name", "last_name", "email", "phone", "mobile", "birthday", "
             "newsletter", "partner_offers", "sms", "note", "tags_text", "country", "title_id",
             "default_group_id")  # fmt: skip
 
-words = st.text(
-    alphabet=st.characters(categories=["L", "N", "Zs"], include_characters="'-=+@,;|\"\n"),
-    min_size=1,
-    max_size=20,
-).map(str.strip).filter(bool)
+words = (
+    st.text(
+        alphabet=st.characters(categories=["L", "N", "Zs"], include_characters="'-=+@,;|\"\n"),
+        min_size=1,
+        max_size=20,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +88,9 @@ def customers(draw):
                 "tags": draw(st.lists(words.map(lambda w: w[:60].replace("|", "/")), max_size=3)),
                 "consents": {"newsletter": draw(st.booleans()), "sms": draw(st.booleans())},
                 "birthday": draw(
-                    st.one_of(st.none(), st.dates(datetime.date(1920, 1, 1), datetime.date(2005, 1, 1)))
+                    st.one_of(
+                        st.none(), st.dates(datetime.date(1920, 1, 1), datetime.date(2005, 1, 1))
+                    )
                 ),
                 "addresses": draw(st.integers(0, 2)),
                 "blocked": draw(st.booleans()),
@@ -96,7 +102,9 @@ def customers(draw):
 def _create(people, actor, vip_group) -> None:
     for person in people:
         addresses, blocked = person.pop("addresses"), person.pop("blocked")
-        customer = customer_create(actor=actor, groups=[vip_group], phone="01 99 00 12 34", **person)
+        customer = customer_create(
+            actor=actor, groups=[vip_group], phone="01 99 00 12 34", **person
+        )
         for n in range(addresses):
             address_create(
                 customer=customer, actor=actor, alias=f"A{n}", first_name="A", last_name="B",

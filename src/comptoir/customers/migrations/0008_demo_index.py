@@ -5,16 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0007_customer_settings'),
-        ('groups', '0002_default_group'),
+        ("customers", "0007_customer_settings"),
+        ("groups", "0002_default_group"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(condition=models.Q(('is_demo', True)), fields=['id'], name='customer_demo'),
+            model_name="customer",
+            index=models.Index(
+                condition=models.Q(("is_demo", True)), fields=["id"], name="customer_demo"
+            ),
         ),
     ]

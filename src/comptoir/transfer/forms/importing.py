@@ -17,6 +17,8 @@ from comptoir.transfer.models import EmptyCells, ImportMode, MatchKey, PasswordP
 from comptoir.transfer.selectors.importing import MappingRow, import_target_choices
 from comptoir.transfer.services.importing import import_max_bytes
 
+_RADIO = forms.RadioSelect(attrs={"class": "form-check-input"})
+
 
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
@@ -63,14 +65,12 @@ class ImportMappingForm(forms.Form):
 
 
 class ImportOptionsForm(forms.Form):
-    mode = forms.ChoiceField(
-        label=_("What to do"), choices=ImportMode.choices, widget=forms.RadioSelect
-    )
+    mode = forms.ChoiceField(label=_("What to do"), choices=ImportMode.choices, widget=_RADIO)
     match = forms.ChoiceField(
-        label=_("Find existing customers by"), choices=MatchKey.choices, widget=forms.RadioSelect
+        label=_("Find existing customers by"), choices=MatchKey.choices, widget=_RADIO
     )
     empty_cells = forms.ChoiceField(
-        label=_("An empty cell"), choices=EmptyCells.choices, widget=forms.RadioSelect
+        label=_("An empty cell"), choices=EmptyCells.choices, widget=_RADIO
     )
     default_group = forms.ModelChoiceField(
         label=_("Default group of new customers"),
@@ -90,7 +90,7 @@ class ImportOptionsForm(forms.Form):
     passwords = forms.ChoiceField(
         label=_("Passwords in the file"),
         choices=PasswordPolicy.choices,
-        widget=forms.RadioSelect,
+        widget=_RADIO,
         help_text=_("A password is never stored as written in the file."),
     )
 

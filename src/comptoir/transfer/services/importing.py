@@ -30,7 +30,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -498,7 +498,7 @@ def _run_batches(job: ImportJob, token: str, actor: Actor, progress: Progress | 
             yield planner.clean(batch)
 
     number = job.batches.count()
-    with bulk_load_mode(cache_mb=256), contextlib.ExitStack() as stack:
+    with bulk_load_mode(cache_mb=128), _no_memory_map(), contextlib.ExitStack() as stack:
         batches = _ahead(cleaned_batches, language=job.language, parallel=_parallel(job))
         for cleaned in stack.enter_context(contextlib.closing(batches)):
             number += 1
@@ -534,6 +534,33 @@ def _run_batches(job: ImportJob, token: str, actor: Actor, progress: Progress | 
             if progress is not None:
                 job.refresh_from_db()
                 progress(job)
+
+
+@contextlib.contextmanager
+def _no_memory_map() -> Iterator[None]:
+    """SQLite: read the database through its page cache, not a memory map, for the run.
+
+    The settings map up to 1 GB of the file; an import reads index pages all over it, and every
+    page read through the map stays in this process's memory (its RSS) until the run ends.
+    The page cache (``bulk_load_mode``) holds what the writes need, within a fixed size.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA mmap_size")
+        row = cursor.fetchone()
+    if row is None:  # an in-memory database has no map
+        yield
+        return
+    before = int(row[0])
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA mmap_size=0")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA mmap_size={before}")
 
 
 def _after_checkpoint(
