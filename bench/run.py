@@ -28,7 +28,10 @@ def main() -> None:
             print(f"skipped {script}: not present")
             continue
         print(f"== {script}", flush=True)
-        subprocess.run([sys.executable, str(HERE / script), "--out", args.out], check=True)
+        command = [sys.executable, str(HERE / script)]
+        if '"--out"' in (HERE / script).read_text():
+            command += ["--out", args.out]
+        subprocess.run(command, check=True)
 
 
 if __name__ == "__main__":
