@@ -273,7 +273,8 @@ def main() -> None:
             workdir = database_fresh(base)
             runs["peer"].append(child(["--file", str(file)], workdir, op="peer"))
         print(f"run {attempt + 1}/{args.repeat}: "
-              + ", ".join(f"{k} {v[-1]['seconds']:.1f} s" for k, v in runs.items() if v),
+              + ", ".join(f"{k} {v[-1]['seconds']:.1f} s ({v[-1].get('cpu', 0):.1f} s CPU, "
+                          f"{v[-1]['rss_mb']:.0f} MB)" for k, v in runs.items() if v),
               file=sys.stderr)  # fmt: skip
     vendor = "PostgreSQL" if "DATABASE_URL" in os.environ else "SQLite"
     print(f"\nImport of a {args.rows:,}-row Shopify file on {vendor}, {args.repeat} runs, "

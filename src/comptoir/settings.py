@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_countries",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # serves the API docs' Swagger UI from our own static files, not a CDN
     "comptoir.core",
     "comptoir.staff",
     "comptoir.groups",
@@ -73,6 +74,8 @@ INSTALLED_APPS = [
     "comptoir.support",
     "comptoir.transfer",
     "comptoir.storefront",
+    "comptoir.woocommerce",
+    "comptoir.webhooks",
 ]
 
 # Background jobs (imports, large exports, webhooks) through the Django Tasks API; the database
@@ -91,6 +94,10 @@ COMPTOIR_EXPORT_DIR = Path(os.environ.get("COMPTOIR_EXPORT_DIR", VAR_DIR / "expo
 COMPTOIR_EXPORT_RETENTION_HOURS = float(os.environ.get("COMPTOIR_EXPORT_RETENTION_HOURS", "72"))
 # The delete mode offered first until staff choose one on the customers settings page.
 COMPTOIR_DELETE_MODE = os.environ.get("COMPTOIR_DELETE_MODE", "deny")
+# Requests per minute an API token may make unless its own setting says otherwise.
+COMPTOIR_API_REQUESTS_PER_MINUTE = int(os.environ.get("COMPTOIR_API_REQUESTS_PER_MINUTE", "600"))
+# The shop server's secret for the storefront API (X-Storefront-Key); comma-separated to rotate.
+COMPTOIR_STOREFRONT_KEY = os.environ.get("COMPTOIR_STOREFRONT_KEY", "")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

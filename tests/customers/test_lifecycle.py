@@ -53,7 +53,7 @@ from comptoir.customers.services import (
 )
 from comptoir.orders.models import Cart, CartStatus, Order, OrderLine, Visit, Voucher
 from comptoir.orders.services import LineInput, order_record, order_status_set, visit_record
-from comptoir.storefront.models import PasswordResetToken, token_hash
+from comptoir.storefront.models import CustomerSession, PasswordResetToken, token_hash
 from comptoir.support.models import Message, Thread
 
 
@@ -200,6 +200,14 @@ def helene(actor, staff_user, default_group, vip_group):
         created_at=timezone.now(),
         expires_at=timezone.now(),
     )
+    CustomerSession.objects.create(
+        customer=customer,
+        token_hash=token_hash("session"),
+        created_at=timezone.now(),
+        expires_at=timezone.now(),
+        ip_address="203.0.113.9",
+        user_agent="Firefox",
+    )
     return refreshed(customer)
 
 
@@ -340,6 +348,7 @@ def test_anonymise_keeps_orders_carts_consents_and_the_timeline_without_the_pers
     outbox = OutboxMessage.objects.get(customer=helene)
     assert (outbox.to, outbox.body) == ("", ANONYMISED_TEXT)
     assert not PasswordResetToken.objects.filter(customer=helene).exists()
+    assert not CustomerSession.objects.filter(customer=helene).exists()
     assert not Address.objects.filter(customer=helene).exists()
     # The timeline keeps every kind of change, with the values blanked.
     timeline = Event.objects.filter(customer_id=helene.pk).order_by("id")

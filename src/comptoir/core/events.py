@@ -1,12 +1,19 @@
-"""Writing events. Services call these inside their own transaction."""
+"""Writing events. Services call these inside their own transaction.
+
+Every path that writes events (``event_record``, ``events_record_many``, the bulk services'
+``INSERT ... SELECT`` and the import's ``COPY``) calls ``events_written``: once the transaction
+commits, the listeners registered with ``events_committed_connect`` run, once per transaction
+(the webhooks' dispatcher is one). A rolled-back transaction runs nothing.
+"""
 
 from __future__ import annotations
 
 import datetime
 import decimal
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -56,11 +63,44 @@ def event_record(**kwargs: Any) -> Event:
     """Write one event (see ``event_build`` for the arguments)."""
     event = event_build(**kwargs)
     event.save(force_insert=True)
+    events_written()
     return event
 
 
 def events_record_many(events: Iterable[Event], batch_size: int = 2000) -> None:
     Event.objects.bulk_create(events, batch_size=batch_size)
+    events_written()
+
+
+# Called after the commit of a transaction that wrote events; apps add theirs in ``ready()``.
+_committed_listeners: list[Callable[[], None]] = []
+
+
+def events_committed_connect(listener: Callable[[], None]) -> None:
+    """Run ``listener()`` after each commit of a transaction that wrote events. It must be
+    cheap when it has nothing to do: it runs after nearly every write."""
+    if listener not in _committed_listeners:
+        _committed_listeners.append(listener)
+
+
+def _events_committed() -> None:
+    for listener in _committed_listeners:
+        listener()
+
+
+def events_written(using: str | None = None) -> None:
+    """Note that the current transaction wrote events: the listeners run once it commits.
+
+    Queued at most once per transaction (a scan of the few callbacks already queued); nothing
+    at all while no app listens. ``robust``: the change is committed by then, so a listener's
+    failure is logged, not raised at the person who made it.
+    """
+    if not _committed_listeners:
+        return
+    connection = transaction.get_connection(using)
+    if any(entry[1] is _events_committed for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(_events_committed, using=using, robust=True)
 
 
 def changes_between(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict]:

@@ -1,7 +1,8 @@
-"""What the storefront's customer account needs of its own: password-reset tokens.
+"""What the storefront's customer account needs of its own: password-reset tokens, the sessions
+a customer opens by logging in, and the failed logins that lock an e-mail for a while.
 
-Only a hash of each token is stored: the token itself travels once, in the message to the
-customer (the outbox), and a leaked table cannot be replayed.
+Only a hash of each token is stored: a reset token travels once, in the message to the customer
+(the outbox), a session token once, in the login answer; a leaked table cannot be replayed.
 """
 
 import hashlib
@@ -36,3 +37,55 @@ class PasswordResetToken(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} ({self.customer_id})"
+
+
+class CustomerSession(models.Model):
+    """A customer logged in on the storefront: the bearer token of the "my account" calls is
+    valid until ``expires_at``, or until it is revoked (log out, password changed, erased)."""
+
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="storefront_sessions",
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"))
+    expires_at = models.DateTimeField(_("expires"))
+    # Moved at most once a minute: a write on every call would cost more than it tells.
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("customer session")
+        verbose_name_plural = _("customer sessions")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} ({self.customer_id})"
+
+
+class LoginFailure(models.Model):
+    """One failed storefront login for an e-mail (known to the shop or not).
+
+    Kept in the database rather than the cache: the count must be shared by every worker
+    process and survive a restart, or the lockout would only slow a guesser down. Rows older
+    than the lockout window are pruned as new ones are written; a successful login removes
+    that e-mail's rows.
+    """
+
+    email_key = models.CharField(max_length=254)
+    created_at = models.DateTimeField(_("when"))
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("failed login")
+        verbose_name_plural = _("failed logins")
+        indexes = [
+            models.Index(fields=["email_key", "-created_at"], name="login_failure_email"),
+            models.Index(fields=["created_at"], name="login_failure_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email_key} {self.created_at:%Y-%m-%d %H:%M}"

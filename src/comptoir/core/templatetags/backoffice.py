@@ -41,7 +41,9 @@ SECTIONS = (
     Section(_("Exports"), "archive", ("transfer:exports",), "transfer:exports"),
     Section(_("Outbox"), "envelope", ("core:outbox",), "core:outbox"),
     Section(_("Settings"), "gear", ("customers:settings",), "customers:settings"),
-    Section(_("API"), "code-slash", ("api:docs", "api-1.0.0:openapi-view"), "api"),
+    Section(_("Webhooks"), "broadcast", ("webhooks:list",), "webhooks:"),
+    Section(_("API"), "code-slash", ("staff:tokens",), "staff:token"),
+    Section(_("WooCommerce"), "plug", ("woocommerce:keys",), "woocommerce:"),
 )
 
 

@@ -111,7 +111,7 @@ def _events_insert(
     ``data`` is the same for every customer; ``data_sql`` is a JSON expression over the
     customer's row (alias ``c``) for data that differs per customer, such as a previous value.
     """
-    from comptoir.core.events import jsonable
+    from comptoir.core.events import events_written, jsonable
     from comptoir.core.models import Event
 
     connection = connections[Event.objects.db]
@@ -138,6 +138,7 @@ def _events_insert(
             f"FROM {_TARGETS} t"
         )
         params.append(json.dumps({key: jsonable(value) for key, value in (data or {}).items()}))
+    events_written()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -567,6 +568,16 @@ def _events_scrub() -> None:
         )
 
 
+def _storefront_credentials() -> list[type[models.Model]]:
+    """The storefront's reset tokens and sessions: an anonymised customer keeps none.
+    Looked up by name: the storefront app depends on customers, not the other way round."""
+    from django.apps import apps
+
+    return [
+        apps.get_model("storefront", name) for name in ("PasswordResetToken", "CustomerSession")
+    ]
+
+
 def _related_scrubs() -> dict[type[models.Model], dict[str, Any]]:
     """What anonymising writes over in each table that points at a customer.
 
@@ -610,6 +621,8 @@ def _related_scrubs() -> dict[type[models.Model], dict[str, Any]]:
     from comptoir.core.models import Event
 
     scrubs.pop(Event, None)  # its IPs and payloads: ``_events_scrub``
+    for model in _storefront_credentials():  # deleted outright
+        scrubs.pop(model, None)
     return scrubs
 
 
@@ -656,9 +669,8 @@ def _customers_anonymise(now: datetime.datetime) -> None:
         version=F("version") + 1,
     )
     Address.objects.filter(customer_id__in=_targets_sql()).delete()
-    apps.get_model("storefront", "PasswordResetToken").objects.filter(
-        customer_id__in=_targets_sql()
-    ).delete()
+    for model in _storefront_credentials():  # reset tokens, logged-in sessions: gone
+        model.objects.filter(customer_id__in=_targets_sql()).delete()
     for model, fields in _related_scrubs().items():
         customer_field = next(
             field.attname

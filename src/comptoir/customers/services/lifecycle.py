@@ -115,6 +115,8 @@ def _addresses_move(survivor: Customer, ids: Sequence[int]) -> int:
 def _links_copy(table: str, column: str, survivor: Customer, ids: Sequence[int], **extra) -> int:
     """Copy the others' rows of a customer ↔ thing link table (groups, tags) to the survivor,
     except those it already has; one INSERT ... SELECT. The others' own rows go with them."""
+    if not ids:  # "IN ()" is a syntax error on PostgreSQL (a guest converted alone)
+        return 0
     connection = connections[Customer.objects.db]
     placeholders, params = _id_list_sql(ids)
     extra_columns = "".join(f", {name}" for name in extra)

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from comptoir.core.actors import Actor
 from comptoir.core.bulk import bulk_insert, tables_lock
-from comptoir.core.events import event_record
+from comptoir.core.events import event_record, events_written
 from comptoir.core.models import Event
 from comptoir.customers.models import Address, ConsentRecord, Customer, Membership
 from comptoir.customers.search import search_text_build
@@ -116,6 +116,7 @@ def _batch_revert(batch: ImportBatch, *, job: ImportJob, actor: Actor) -> tuple[
         batch, job=job, actor=actor, now=now, events=events
     )
     bulk_insert(Event._meta.db_table, EVENT_COLUMNS, _event_rows(events, actor=actor, now=now))
+    events_written()
     return deleted + restored, skipped_created + skipped_updated
 
 

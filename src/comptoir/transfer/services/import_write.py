@@ -30,7 +30,7 @@ from comptoir.core.bulk import (
     sequence_reset,
     tables_lock,
 )
-from comptoir.core.events import jsonable
+from comptoir.core.events import events_written, jsonable
 from comptoir.core.models import Event
 from comptoir.customers.models import Address, ConsentRecord, Customer, Membership
 from comptoir.customers.services import tags_get_or_create
@@ -353,6 +353,7 @@ def _creates_write(
     bulk_insert(Address._meta.db_table, ADDRESS_COLUMNS, addresses)
     bulk_insert(ConsentRecord._meta.db_table, CONSENT_COLUMNS, consents)
     bulk_insert(Event._meta.db_table, EVENT_COLUMNS, _event_rows(events, actor=actor, now=now))
+    events_written()
     sequence_reset(Customer, Address)
     return first, first + len(creates) - 1
 
@@ -414,6 +415,7 @@ def _updates_write(updates: list[CustomerUpdate], *, job: ImportJob, actor: Acto
             data["password_set"] = True
         events.append((update.customer_id, "customer_updated", data))
     bulk_insert(Event._meta.db_table, EVENT_COLUMNS, _event_rows(events, actor=actor, now=now))
+    events_written()
 
 
 def _consents_write(updates: list[CustomerUpdate], *, job: ImportJob, actor: Actor, now) -> None:

@@ -1,0 +1,395 @@
+"""Reads the back-office API needs beyond the screens': keyset (seek) pages with opaque cursors,
+along the customers list's sorts and along one customer's timeline; one customer as the API
+shows it, with everything its output needs in a fixed number of queries; a customer's consent
+history and addresses.
+
+Keyset pages never use OFFSET: a page is "the ``limit`` rows after this position" in the sort's
+order, the position being the sort's values and the id of a row. The id breaks ties, so the
+order is total and no row is skipped or repeated, whatever the sort. The list's own pages
+(``listing.customer_page``) number their pages; these follow cursors instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import functools
+import hashlib
+import json
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connections, models
+from django.db.models import F, FloatField, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Cast
+from django.utils.translation import gettext as _
+
+from comptoir.core.models import Event
+from comptoir.customers.models import Address, ConsentRecord, Customer, Tag
+from comptoir.groups.models import Group
+
+# The largest id the databases store (a signed 64-bit integer); larger ones cannot exist.
+MAX_ID = 2**63 - 1
+CURSOR_MAX_LENGTH = 2000
+FORWARD, BACKWARD = "n", "p"
+
+
+# -------------------------------------------------------------------------------------------------
+# Keyset pages
+# -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeysetColumn:
+    """One column of a keyset order: what to order and compare on, which way, and the model
+    field that turns a cursor's JSON value back into a Python value."""
+
+    path: str
+    descending: bool
+    field: models.Field
+    nullable: bool = False
+
+    def reversed(self) -> KeysetColumn:
+        return KeysetColumn(self.path, not self.descending, self.field, self.nullable)
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page starts or ends: the ordering columns' values of a row, its id last."""
+
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    """The ids of one page, in order, and the positions to go on from. ``next`` is None at the
+    end, ``previous`` None at the start. ``restart``: walking back found nothing before the
+    position (rows were removed meanwhile), so the way on is the first page."""
+
+    ids: list[int]
+    next: Position | None
+    previous: Position | None
+    restart: bool = False
+
+
+def customer_keyset_columns(sort_key: str) -> list[KeysetColumn]:
+    """The keyset order of a sort of the customers list (``filters.SORTS``), exactly the order
+    the list page shows: a sort on a relation orders by the related model's own ordering, as
+    Django does (the title by its position), and the id breaks ties."""
+    from comptoir.customers.filters import SORTS
+
+    descending = sort_key.startswith("-")
+    name = SORTS[sort_key.lstrip("-")]
+    id_column = KeysetColumn("id", descending, Customer._meta.pk)
+    if name == "id":
+        return [id_column]
+    field = Customer._meta.get_field(name)
+    if not field.is_relation:
+        return [KeysetColumn(name, descending, field, nullable=field.null), id_column]
+    related = field.related_model._meta
+    columns = []
+    for ordering in related.ordering or ["pk"]:
+        flip = ordering.startswith("-")
+        related_field = related.pk if ordering.lstrip("-") in ("pk", related.pk.name) else None
+        related_field = related_field or related.get_field(ordering.lstrip("-"))
+        # The related row's id is the foreign key column itself: no join for it.
+        path = field.attname if related_field is related.pk else f"{name}__{related_field.name}"
+        columns.append(KeysetColumn(path, descending != flip, related_field, nullable=field.null))
+    return [*columns, id_column]
+
+
+def timeline_keyset_columns() -> list[KeysetColumn]:
+    """A customer's timeline, newest first (the ``event_customer_timeline`` index)."""
+    return [
+        KeysetColumn("created_at", True, Event._meta.get_field("created_at")),
+        KeysetColumn("id", True, Event._meta.pk),
+    ]
+
+
+def _float_decimals(column: KeysetColumn, vendor: str) -> bool:
+    # SQLite keeps the sums the order services add up as floating point (99.80000000000001):
+    # read back as a rounded Decimal, such a value would not compare equal to itself. The
+    # cursor keeps the stored float and compares with it as it is.
+    return vendor == "sqlite" and isinstance(column.field, models.DecimalField)
+
+
+def _param(column: KeysetColumn, value: Any, vendor: str) -> Any:
+    if _float_decimals(column, vendor):
+        return Value(float(value), output_field=FloatField())
+    return value
+
+
+def _nulls_after(column: KeysetColumn, vendor: str) -> bool:
+    """Whether NULLs come after every value in the walk along ``column``. PostgreSQL sorts
+    NULLs as larger than any value, SQLite as smaller; the ORDER BY keeps each database's own
+    way, so that the (column, id) indexes serve it."""
+    nulls_largest = vendor == "postgresql"
+    return nulls_largest != column.descending
+
+
+def _beyond(column: KeysetColumn, value: Any, vendor: str) -> Q | None:
+    """Rows strictly after ``value`` along ``column``; None when nothing can be."""
+    if value is None:
+        return None if _nulls_after(column, vendor) else Q(**{f"{column.path}__isnull": False})
+    lookup = "lt" if column.descending else "gt"
+    condition = Q(**{f"{column.path}__{lookup}": _param(column, value, vendor)})
+    if column.nullable and _nulls_after(column, vendor):
+        condition |= Q(**{f"{column.path}__isnull": True})
+    return condition
+
+
+def _equal(column: KeysetColumn, value: Any, vendor: str) -> Q:
+    if value is None:
+        return Q(**{f"{column.path}__isnull": True})
+    return Q(**{column.path: _param(column, value, vendor)})
+
+
+def _after(columns: Sequence[KeysetColumn], position: Position, vendor: str) -> Q:
+    """Rows after ``position`` in the walk: (a, b, id) > (va, vb, vid) written out as
+    a > va OR (a = va AND b > vb) OR (a = va AND b = vb AND id > vid)."""
+    terms, same_so_far = [], Q()
+    for column, value in zip(columns, position.values, strict=True):
+        beyond = _beyond(column, value, vendor)
+        if beyond is not None:
+            terms.append(same_so_far & beyond)
+        same_so_far &= _equal(column, value, vendor)
+    condition = functools.reduce(operator.or_, terms)
+    first, value = columns[0], position.values[0]
+    if (
+        len(columns) > 1
+        and value is not None
+        and not (first.nullable and _nulls_after(first, vendor))
+    ):
+        # Redundant, but a plain range the database can start the index walk from (a >= va),
+        # rather than reading the index from its start and filtering.
+        bound = "lte" if first.descending else "gte"
+        condition = Q(**{f"{first.path}__{bound}": _param(first, value, vendor)}) & condition
+    return condition
+
+
+def keyset_page(
+    *,
+    queryset: QuerySet,
+    columns: Sequence[KeysetColumn],
+    limit: int,
+    position: Position | None = None,
+    backward: bool = False,
+) -> KeysetPage:
+    """The ids of the ``limit`` rows after ``position`` (before it, with ``backward``), in
+    ``columns``' order, in one query whatever the limit or how deep the page is."""
+    vendor = connections[queryset.db].vendor
+    walk = [column.reversed() for column in columns] if backward else list(columns)
+    if position is not None:
+        queryset = queryset.filter(_after(walk, position, vendor))
+    names = {}
+    for index, column in enumerate(walk[:-1]):
+        read = F(column.path)
+        if _float_decimals(column, vendor):
+            read = Cast(column.path, FloatField())
+        names[f"keyset_{index}"] = read
+    ordering = [f"-{column.path}" if column.descending else column.path for column in walk]
+    rows = list(
+        queryset.annotate(**names)
+        .order_by(*ordering)
+        .values_list(*names, walk[-1].path)[: limit + 1]
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backward:
+        rows.reverse()
+    positions = [Position(values=tuple(row)) for row in rows]
+    ids = [row[-1] for row in rows]
+    if backward:
+        return KeysetPage(
+            ids=ids,
+            previous=positions[0] if more else None,
+            next=positions[-1] if positions else None,
+            restart=not positions,
+        )
+    return KeysetPage(
+        ids=ids,
+        next=positions[-1] if more else None,
+        previous=positions[0] if position is not None and positions else None,
+    )
+
+
+# -------------------------------------------------------------------------------------------------
+# Cursors: a position, a direction and what list they belong to, as an opaque URL-safe string
+# -------------------------------------------------------------------------------------------------
+
+
+def _scope_hash(scope: str) -> str:
+    return hashlib.sha256(scope.encode()).hexdigest()[:16]
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)  # Decimal, country codes
+
+
+def cursor_encode(*, position: Position, backward: bool, scope: str) -> str:
+    """The cursor to walk on from ``position``. ``scope`` names the list (its sort and
+    filters): a cursor is refused by any other list."""
+    body = {
+        "s": _scope_hash(scope),
+        "d": BACKWARD if backward else FORWARD,
+        "v": [_json_value(value) for value in position.values],
+    }
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor_error(message: str) -> ValidationError:
+    return ValidationError({"cursor": ValidationError(message, code="invalid")})
+
+
+def _value_decode(column: KeysetColumn, value: Any, vendor: str) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, list | dict):
+        raise ValueError("not a scalar")
+    if _float_decimals(column, vendor):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("not a number")
+        return float(value)
+    decoded = column.field.to_python(value)
+    if isinstance(decoded, datetime.datetime) and decoded.tzinfo is None:
+        raise ValueError("naive date and time")
+    if isinstance(column.field, models.BigAutoField | models.AutoField) and not (
+        isinstance(decoded, int) and 0 < decoded <= MAX_ID
+    ):
+        raise ValueError("not an id")
+    return decoded
+
+
+def cursor_decode(
+    raw: str, *, scope: str, columns: Sequence[KeysetColumn], using: str = "default"
+) -> tuple[Position, bool]:
+    """The position and direction (backward or not) of a cursor made by ``cursor_encode``
+    for this ``scope``. A cursor that was not, or was made for another list, is a
+    ``ValidationError`` on the ``cursor`` field."""
+    if len(raw) > CURSOR_MAX_LENGTH:
+        raise _cursor_error(_("This cursor is not valid. Use the links of a previous page."))
+    try:
+        body = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise _cursor_error(
+            _("This cursor is not valid. Use the links of a previous page.")
+        ) from None
+    if not isinstance(body, dict) or body.get("d") not in (FORWARD, BACKWARD):
+        raise _cursor_error(_("This cursor is not valid. Use the links of a previous page."))
+    if body.get("s") != _scope_hash(scope):
+        raise _cursor_error(
+            _(
+                "This cursor belongs to another sort or other filters. Start again without "
+                "a cursor, or keep the sort and filters of the page it came from."
+            )
+        )
+    values = body.get("v")
+    if not isinstance(values, list) or len(values) != len(columns):
+        raise _cursor_error(_("This cursor is not valid. Use the links of a previous page."))
+    vendor = connections[using].vendor
+    try:
+        decoded = tuple(
+            _value_decode(column, value, vendor)
+            for column, value in zip(columns, values, strict=True)
+        )
+    except (ValidationError, ValueError, TypeError, ArithmeticError):
+        raise _cursor_error(
+            _("This cursor is not valid. Use the links of a previous page.")
+        ) from None
+    if decoded[-1] is None:
+        raise _cursor_error(_("This cursor is not valid. Use the links of a previous page."))
+    return Position(values=decoded), body["d"] == BACKWARD
+
+
+# -------------------------------------------------------------------------------------------------
+# One customer and its parts, as the API shows them
+# -------------------------------------------------------------------------------------------------
+
+
+def customers_for_api() -> QuerySet[Customer]:
+    """Customers with everything the API's customer output reads, in a fixed number of queries
+    for any number of them (title, groups, who blocked them, tags). The password hash and the
+    search text are not read."""
+    return (
+        Customer.objects.select_related("title", "default_group", "blocked_by")
+        .defer("password", "search_text", "blocked_by__password")
+        .prefetch_related(
+            Prefetch("groups", queryset=Group.objects.order_by("id")),
+            Prefetch("tags", queryset=Tag.objects.order_by("name_key", "id")),
+        )
+    )
+
+
+def customer_is_closed(customer: Customer) -> bool:
+    """Deleted with 'deny re-registration', or anonymised: the API hides it unless asked."""
+    return customer.deleted_at is not None or customer.anonymised_at is not None
+
+
+def customer_for_api(*, pk: int, include_deleted: bool = False) -> Customer | None:
+    """One customer for the API; None when there is none, or when it is deleted or anonymised
+    and ``include_deleted`` is not set."""
+    if not 0 < pk <= MAX_ID:
+        return None
+    customers = customers_for_api().filter(pk=pk)
+    if not include_deleted:
+        customers = customers.filter(deleted_at__isnull=True, anonymised_at__isnull=True)
+    return customers.first()
+
+
+def customers_in_order(ids: Sequence[int]) -> list[Customer]:
+    """The customers with these ids, in this order (the ones gone meanwhile left out)."""
+    if not ids:
+        return []
+    by_id = {customer.pk: customer for customer in customers_for_api().filter(id__in=ids)}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def events_in_order(ids: Sequence[int]) -> list[Event]:
+    """Timeline events with these ids, in this order, with their staff member."""
+    if not ids:
+        return []
+    events = Event.objects.filter(id__in=ids).select_related("actor").defer("actor__password")
+    by_id = {event.pk: event for event in events}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def customer_events(*, customer_id: int) -> QuerySet[Event]:
+    return Event.objects.filter(customer_id=customer_id)
+
+
+def customer_consent_history(*, customer_id: int) -> list[ConsentRecord]:
+    """Every consent change of the customer, newest first, with its staff member."""
+    return list(
+        ConsentRecord.objects.filter(customer_id=customer_id)
+        .select_related("actor")
+        .defer("actor__password")
+        .order_by("-created_at", "-id")
+    )
+
+
+def customer_addresses(*, customer_id: int) -> list[Address]:
+    """The customer's addresses, the default billing then shipping one first (as the page)."""
+    return list(
+        Address.objects.filter(customer_id=customer_id).order_by(
+            "-is_default_billing", "-is_default_shipping", "id"
+        )
+    )
+
+
+def customer_address(*, customer_id: int, address_id: int) -> Address | None:
+    if not 0 < address_id <= MAX_ID:
+        return None
+    return (
+        Address.objects.filter(customer_id=customer_id, pk=address_id)
+        .select_related("customer")
+        .first()
+    )

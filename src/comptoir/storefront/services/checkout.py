@@ -1,0 +1,142 @@
+"""Placing an order from the storefront's checkout: the order itself is ``order_record``'s (it
+links the customer by e-mail or creates a guest, refuses a blocked customer before writing
+anything, applies the default group's discount and moves the stored figures); this adds what the
+checkout brings with it: the cart it converts and the shipping address it was sent to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from comptoir.core.actors import Actor
+from comptoir.core.normalise import email_clean, email_key
+from comptoir.customers.models import Address, Customer
+from comptoir.customers.selectors import customer_find_by_email
+from comptoir.customers.services import address_create
+from comptoir.groups.models import Group
+from comptoir.orders.models import Cart, CartStatus, Order, OrderStatus
+from comptoir.orders.services import LineInput, order_record
+from comptoir.storefront.selectors import cart_for_order, cart_open_newest
+
+# Order.total has 14 digits, 2 of them decimals.
+ORDER_TOTAL_MAX = Decimal("999999999999.99")
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: Order
+    customer: Customer
+    group: Group  # the default group whose discount was applied
+    cart_id: int | None
+    customer_created: bool  # a guest was created for this order
+
+
+def _cart_check(cart_id: int, key: str) -> Cart:
+    """The cart an order converts: it exists, is not converted yet, and belongs to nobody or to
+    a customer of the order's e-mail (a guest of it, or its account)."""
+    cart = cart_for_order(cart_id=cart_id)
+    if cart is None:
+        raise ValidationError({"cart_id": ValidationError(_("No such cart."), code="not_found")})
+    if cart.status == CartStatus.CONVERTED:
+        raise ValidationError(
+            {"cart_id": ValidationError(_("This cart is already an order."), code="converted")}
+        )
+    if cart.customer is not None and cart.customer.email_key != key:
+        raise ValidationError(
+            {
+                "cart_id": ValidationError(
+                    _("This cart belongs to another customer."), code="foreign"
+                )
+            }
+        )
+    return cart
+
+
+def _shipping_keep(customer: Customer, shipping: Mapping[str, Any], actor: Actor) -> None:
+    """Keep the shipping address in the customer's address book, unless they have it already."""
+    same = {
+        field: shipping.get(field) or ""
+        for field in ("first_name", "last_name", "address1", "postcode", "city")
+    }
+    country = str(shipping.get("country") or "").upper()
+    if Address.objects.filter(customer=customer, country=country, **same).exists():
+        return
+    try:
+        address_create(customer=customer, actor=actor, **shipping)
+    except ValidationError as exc:
+        raise ValidationError(
+            {f"shipping.{field}": errors for field, errors in exc.error_dict.items()}
+        ) from None
+
+
+@transaction.atomic
+def storefront_order_place(
+    *,
+    actor: Actor,
+    email: str,
+    first_name: str,
+    last_name: str,
+    lines: Sequence[LineInput],
+    status: str = OrderStatus.PAID,
+    currency: str = "EUR",
+    payment_method: str = "",
+    cart_id: int | None = None,
+    shipping: Mapping[str, Any] | None = None,
+) -> PlacedOrder:
+    """Place an order from the checkout.
+
+    The cart converted is ``cart_id``, else the customer's newest open cart (an order is one
+    cart: the others stay as they are). A blocked customer gets ``CustomerBlockedError`` and
+    nothing is written: no customer, no order, no cart or address change, no event.
+    """
+    try:
+        email = email_clean(email)
+    except ValidationError as exc:
+        raise ValidationError({"email": exc.error_list}) from None
+    if not email:
+        raise ValidationError(
+            {"email": ValidationError(_("This field is required."), code="required")}
+        )
+    total = sum((Decimal(line.unit_price) * int(line.quantity) for line in lines), Decimal("0"))
+    if total > ORDER_TOTAL_MAX:
+        raise ValidationError(
+            {"lines": ValidationError(_("The order total is too large."), code="too_large")}
+        )
+    key = email_key(email)
+    cart = _cart_check(cart_id, key) if cart_id is not None else None
+    existing = customer_find_by_email(email=email)
+    if existing is not None and (existing.deleted_at or existing.anonymised_at):
+        existing = None
+    if cart is None and existing is not None:
+        cart = cart_open_newest(customer_id=existing.pk)
+    order = order_record(
+        actor=actor,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        lines=lines,
+        status=status,
+        currency=currency,
+        payment_method=payment_method,
+        cart=cart,
+        customer=existing,
+    )
+    customer = Customer.objects.select_related("default_group").get(pk=order.customer_id)
+    if cart is not None and cart.customer_id is None:
+        Cart.objects.filter(pk=cart.pk).update(customer=customer)
+    if shipping:
+        _shipping_keep(customer, shipping, actor)
+    return PlacedOrder(
+        order=order,
+        customer=customer,
+        group=customer.default_group,
+        cart_id=cart.pk if cart is not None else None,
+        customer_created=existing is None,
+    )
