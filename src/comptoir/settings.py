@@ -92,12 +92,33 @@ COMPTOIR_IMPORT_DIR = Path(os.environ.get("COMPTOIR_IMPORT_DIR", VAR_DIR / "impo
 COMPTOIR_IMPORT_MAX_MB = int(os.environ.get("COMPTOIR_IMPORT_MAX_MB", "1024"))
 COMPTOIR_EXPORT_DIR = Path(os.environ.get("COMPTOIR_EXPORT_DIR", VAR_DIR / "exports"))
 COMPTOIR_EXPORT_RETENTION_HOURS = float(os.environ.get("COMPTOIR_EXPORT_RETENTION_HOURS", "72"))
+# A CSV export of at least this many customers written to a file (command line, background
+# task) is shared among this many worker processes (0: one per core).
+COMPTOIR_EXPORT_PARALLEL_MIN = int(os.environ.get("COMPTOIR_EXPORT_PARALLEL_MIN", "100000"))
+COMPTOIR_EXPORT_WORKERS = int(os.environ.get("COMPTOIR_EXPORT_WORKERS", "0"))
 # The delete mode offered first until staff choose one on the customers settings page.
 COMPTOIR_DELETE_MODE = os.environ.get("COMPTOIR_DELETE_MODE", "deny")
 # Requests per minute an API token may make unless its own setting says otherwise.
 COMPTOIR_API_REQUESTS_PER_MINUTE = int(os.environ.get("COMPTOIR_API_REQUESTS_PER_MINUTE", "600"))
+
+
 # The shop server's secret for the storefront API (X-Storefront-Key); comma-separated to rotate.
-COMPTOIR_STOREFRONT_KEY = os.environ.get("COMPTOIR_STOREFRONT_KEY", "")
+# Unset, the storefront API refuses every call (503); under DEBUG a development key is made once
+# per checkout in var/dev-storefront-key, so `make run` can try it.
+def _storefront_key() -> str:
+    key = os.environ.get("COMPTOIR_STOREFRONT_KEY", "")
+    if key or not DEBUG or TESTING:
+        return key
+    key_file = VAR_DIR / "dev-storefront-key"
+    if not key_file.exists():
+        import secrets
+
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(32))
+    return key_file.read_text().strip()
+
+
+COMPTOIR_STOREFRONT_KEY = _storefront_key()
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -176,6 +176,16 @@ def export_count(*, spec: ExportSpec) -> int:
     return export_queryset(spec=spec).count()
 
 
+def export_id_runs(*, spec: ExportSpec, parts: int, total: int) -> list[tuple[int, int | None]]:
+    """The export's customers cut into ``parts`` runs of consecutive ids, about ``total /
+    parts`` customers each: ``[(after_id, upto_id), ...]`` in id order, the last open-ended.
+    One indexed ``LIMIT 1 OFFSET`` read per cut."""
+    ids = export_queryset(spec=spec).order_by("id").values_list("id", flat=True)
+    cuts = [ids[total * part // parts - 1] for part in range(1, parts)]
+    bounds = [0, *cuts]
+    return [(bounds[i], cuts[i] if i < len(cuts) else None) for i in range(parts)]
+
+
 def export_header(*, spec: ExportSpec) -> list[str]:
     style = "en" if spec.profile_object.fixed_headers else spec.headers
     return [column.header(style) for column in spec.column_objects]
@@ -193,18 +203,25 @@ class ExportChunk(NamedTuple):
     rows: list[list]
 
 
-def export_chunks(*, spec: ExportSpec, chunk_size: int = CHUNK_SIZE) -> Iterator[ExportChunk]:
+def export_chunks(
+    *,
+    spec: ExportSpec,
+    chunk_size: int = CHUNK_SIZE,
+    after_id: int = 0,
+    upto_id: int | None = None,
+) -> Iterator[ExportChunk]:
     """The export's rows, chunk by chunk of customers, in id order. Cells are ``str``, ``int``
-    or ``None`` (empty); text is formula-safe."""
+    or ``None`` (empty); text is formula-safe. ``after_id``/``upto_id`` narrow it to a run of
+    ids (one part of an export written by several processes)."""
     plan = _Plan(spec)
+    queryset = export_queryset(spec=spec)
+    if upto_id is not None:
+        queryset = queryset.filter(id__lte=upto_id)
     # Django 5.2 selects values_list()'s names in the order given: the columns, then the id.
     select = (
-        export_queryset(spec=spec)
-        .order_by("id")
-        .annotate(**plan.annotations)
-        .values_list(*plan.annotations, "id")
+        queryset.order_by("id").annotate(**plan.annotations).values_list(*plan.annotations, "id")
     )
-    last_id = 0
+    last_id = after_id
     while True:
         try:
             sql, params = select.filter(id__gt=last_id)[:chunk_size].query.sql_with_params()

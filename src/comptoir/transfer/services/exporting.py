@@ -50,6 +50,7 @@ from comptoir.transfer.selectors.exporting import (
     export_retention,
     exports_dir,
 )
+from comptoir.transfer.services.export_parts import export_runs_plan, export_runs_write
 
 CSV = "csv"
 XLSX = "xlsx"
@@ -113,25 +114,41 @@ def _export_event_record(*, actor: Actor, data: dict) -> None:
 # Writing the file
 
 
+def _csv_head(spec: ExportSpec, options: FileOptions) -> bytes:
+    """The header line (after the BOM when the file has one)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=options.delimiter_for(spec), lineterminator="\r\n").writerow(
+        export_header(spec=spec)
+    )
+    return ((_BOM if options.bom_for(spec) else "") + buffer.getvalue()).encode("utf-8")
+
+
+def csv_body(
+    spec: ExportSpec, options: FileOptions, chunks: Iterable[ExportChunk]
+) -> Iterator[tuple[bytes, int]]:
+    """The CSV lines, a piece per chunk of customers (a few hundred kilobytes), each with the
+    number of customers it holds."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=options.delimiter_for(spec), lineterminator="\r\n")
+    for chunk in chunks:
+        buffer.seek(0)
+        buffer.truncate(0)
+        writer.writerows(chunk.rows)
+        yield buffer.getvalue().encode("utf-8", errors="replace"), chunk.customers
+
+
 def _csv_bytes(
     spec: ExportSpec,
     options: FileOptions,
     chunks: Iterable[ExportChunk],
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[bytes]:
-    """The CSV file, a piece per chunk of customers (each piece a few hundred kilobytes)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=options.delimiter_for(spec), lineterminator="\r\n")
-    writer.writerow(export_header(spec=spec))
-    head = buffer.getvalue()
-    yield ((_BOM if options.bom_for(spec) else "") + head).encode("utf-8")
+    """The CSV file, header first, then a piece per chunk of customers."""
+    yield _csv_head(spec, options)
     done = 0
-    for chunk in chunks:
-        buffer.seek(0)
-        buffer.truncate(0)
-        writer.writerows(chunk.rows)
-        yield buffer.getvalue().encode("utf-8", errors="replace")
-        done += chunk.customers
+    for piece, customers in csv_body(spec, options, chunks):
+        yield piece
+        done += customers
         if progress is not None:
             progress(done)
 
@@ -205,7 +222,13 @@ def export_file_write(
     try:
         with os.fdopen(handle, "wb") as file:
             chunks = _counting(export_chunks(spec=spec), counted)
-            if options.format == XLSX:
+            runs = export_runs_plan(spec=spec) if options.format == CSV else None
+            if runs:
+                file.write(_csv_head(spec, options))
+                counted[0] = export_runs_write(
+                    spec=spec, options=options, runs=runs, file=file, progress=progress
+                )
+            elif options.format == XLSX:
                 _xlsx_write(spec, chunks, file, progress)
             else:
                 for piece in _csv_bytes(spec, options, chunks, progress):

@@ -1,0 +1,128 @@
+"""A large CSV export written by several processes at once.
+
+Turning a million customers into CSV is CPU work in Python (the rows' fix-ups and the csv
+writer), so one process uses one core. Above ``COMPTOIR_EXPORT_PARALLEL_MIN`` customers, the
+export is cut into runs of consecutive ids of about the same size, one per worker process
+(``COMPTOIR_EXPORT_WORKERS``, the machine's cores by default); each worker writes its run's lines
+to a part file with the same code as a single-process export, and the parts are appended to the
+file in id order. The file is byte for byte what one process would have written.
+
+The workers are forked: they start at once with everything already imported, the caller's
+language active. Each opens its own database connection (the caller's are closed before the
+fork, so no connection is shared across processes). Not used when the caller is inside a
+transaction (the workers would not see its writes) or when the database is SQLite in memory
+(the tests'), which another process cannot open.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from django.db import connection, connections
+
+from comptoir.transfer.selectors.exporting import (
+    ExportSpec,
+    export_chunks,
+    export_count,
+    export_id_runs,
+)
+
+Run = tuple[int, int | None]
+
+# In a worker: the customers written so far by every worker, for the caller's progress bar.
+_written = None
+
+
+def export_workers() -> int:
+    return max(1, int(getattr(settings, "COMPTOIR_EXPORT_WORKERS", 0) or os.cpu_count() or 1))
+
+
+def _parallel_possible() -> bool:
+    if export_workers() < 2 or connection.in_atomic_block:
+        return False
+    return not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+
+
+def export_runs_plan(*, spec: ExportSpec) -> list[Run] | None:
+    """The runs of ids the workers take, or None when one process is the better choice (a
+    small export, or workers that could not read the caller's data)."""
+    if not _parallel_possible():
+        return None
+    total = export_count(spec=spec)
+    if total < settings.COMPTOIR_EXPORT_PARALLEL_MIN:
+        return None
+    return export_id_runs(spec=spec, parts=export_workers(), total=total)
+
+
+def _worker_start(written) -> None:
+    global _written
+    _written = written
+
+
+def _run_write(spec: ExportSpec, options, run: Run, path: str) -> int:
+    """In a worker: write the CSV lines of one run of ids to ``path``; returns the customers."""
+    from comptoir.transfer.services.exporting import csv_body
+
+    after_id, upto_id = run
+    customers = 0
+    try:
+        with open(path, "wb") as part:
+            chunks = export_chunks(spec=spec, after_id=after_id, upto_id=upto_id)
+            for piece, count in csv_body(spec, options, chunks):
+                part.write(piece)
+                customers += count
+                with _written.get_lock():
+                    _written.value += count
+    finally:
+        connections.close_all()
+    return customers
+
+
+def export_runs_write(
+    *,
+    spec: ExportSpec,
+    options,
+    runs: list[Run],
+    file: BinaryIO,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write the lines of every run, in order, after what ``file`` already holds (the header).
+    Returns the number of customers."""
+    context = multiprocessing.get_context("fork")
+    written = context.Value("q", 0)
+    folder = Path(file.name).parent if isinstance(file.name, str) else None
+    parts = [
+        tempfile.mkstemp(dir=folder, prefix=".export-", suffix=f".{index}.part")
+        for index, _run in enumerate(runs)
+    ]
+    for handle, _path in parts:
+        os.close(handle)
+    connections.close_all()  # each worker opens its own
+    try:
+        with context.Pool(len(runs), initializer=_worker_start, initargs=(written,)) as pool:
+            result = pool.starmap_async(
+                _run_write,
+                [(spec, options, run, path) for run, (_h, path) in zip(runs, parts, strict=True)],
+            )
+            while not result.ready():
+                result.wait(0.2)
+                if progress is not None:
+                    progress(written.value)
+            customers = sum(result.get())
+        file.flush()
+        for _handle, path in parts:
+            with open(path, "rb") as part:
+                shutil.copyfileobj(part, file, 1 << 20)
+        if progress is not None:
+            progress(customers)
+        return customers
+    finally:
+        for _handle, path in parts:
+            Path(path).unlink(missing_ok=True)
