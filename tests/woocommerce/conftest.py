@@ -12,11 +12,26 @@ import time
 from urllib.parse import quote, urlencode
 
 import pytest
+from django.contrib.auth.hashers import Argon2PasswordHasher
 
 from comptoir.core.actors import Actor
 from comptoir.woocommerce.services import consumer_key_create
 
 API = "/wp-json/wc/v3"
+
+
+class CheapArgon2PasswordHasher(Argon2PasswordHasher):
+    """Argon2 all the same, at the smallest cost: the staff member every test creates and the
+    customers' passwords would otherwise cost ~0.5 s a hash on the test machines."""
+
+    time_cost = 1
+    memory_cost = 8
+    parallelism = 1
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(settings):
+    settings.PASSWORD_HASHERS = ["tests.woocommerce.conftest.CheapArgon2PasswordHasher"]
 
 
 def _enc(value: str) -> str:

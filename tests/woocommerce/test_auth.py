@@ -11,6 +11,8 @@ import pytest
 from django.utils import timezone
 
 from comptoir.core.actors import Actor
+from comptoir.core.models import Event
+from comptoir.customers.models import Customer
 from comptoir.woocommerce.models import ConsumerKey, UsedNonce
 from comptoir.woocommerce.services import consumer_key_revoke
 
@@ -71,6 +73,14 @@ def test_a_key_of_a_disabled_staff_member_is_refused(client, key_pair, staff_use
     staff_user.is_active = False
     staff_user.save()
     _error(_signed_get(client, ck, cs), 401, "woocommerce_rest_authentication_error")
+
+
+def test_a_key_of_someone_no_longer_staff_is_refused(client, key_pair, staff_user):
+    _key, ck, cs = key_pair
+    staff_user.is_staff = False
+    staff_user.save()
+    body = _error(_signed_get(client, ck, cs), 401, "woocommerce_rest_authentication_error")
+    assert body["message"] == "Consumer key is invalid."
 
 
 def test_an_old_timestamp_is_refused(client, key_pair):
@@ -179,24 +189,56 @@ def test_oauth_in_the_authorization_header(client, key_pair):
     assert client.get(CUSTOMERS, HTTP_AUTHORIZATION=header).status_code == 200
 
 
+WRITE = "The API key provided does not have write permissions."
+
+
 @pytest.mark.parametrize(
-    ("permissions", "method", "message"),
+    ("method", "endpoint", "body"),
     [
-        ("read", "POST", "The API key provided does not have write permissions."),
-        ("read", "DELETE", "The API key provided does not have write permissions."),
-        ("write", "GET", "The API key provided does not have read permissions."),
+        ("POST", "customers", {"email": "x@example.com", "first_name": "X", "last_name": "Y"}),
+        ("PUT", "customers/{pk}", {"first_name": "Changed"}),
+        ("PATCH", "customers/{pk}", {"first_name": "Changed"}),
+        ("POST", "customers/{pk}", {"first_name": "Changed"}),
+        ("DELETE", "customers/{pk}?force=true", None),
+        ("POST", "customers/batch", {"update": [{"id": "{pk}", "first_name": "Changed"}]}),
     ],
 )
-def test_key_permissions(client, make_key, make_customer, permissions, method, message):
-    _key, ck, cs = make_key(permissions)
-    customer = make_customer()
-    woo = WooClient(client, ck, cs)
-    endpoint = "customers" if method != "DELETE" else f"customers/{customer.pk}"
-    response = woo.request(
-        method, endpoint, {"email": "x@example.com"} if method == "POST" else None
-    )
+def test_a_read_only_key_cannot_write(client, make_key, make_customer, method, endpoint, body):
+    _key, ck, cs = make_key("read")
+    customer = make_customer(first_name="Ana")
+    if body and "update" in body:
+        body = {"update": [{"id": customer.pk, "first_name": "Changed"}]}
+    path, _q, query = endpoint.format(pk=customer.pk).partition("?")
+    params = dict(pair.split("=") for pair in query.split("&")) if query else None
+    events = Event.objects.count()
+    response = WooClient(client, ck, cs).request(method, path, body, params)
     body = _error(response, 401, "woocommerce_rest_authentication_error")
-    assert body["message"] == message
+    assert body["message"] == WRITE
+    customer.refresh_from_db()
+    assert (customer.first_name, customer.deleted_at) == ("Ana", None)
+    assert not Customer.objects.filter(email="x@example.com").exists()
+    assert Event.objects.count() == events  # nothing written, not even a refused attempt
+
+
+def test_a_write_only_key_cannot_read(client, make_key, make_customer):
+    _key, ck, cs = make_key("write")
+    customer = make_customer()
+    for endpoint in ("customers", f"customers/{customer.pk}"):
+        body = _error(
+            WooClient(client, ck, cs).get(endpoint), 401, "woocommerce_rest_authentication_error"
+        )
+        assert body["message"] == "The API key provided does not have read permissions."
+
+
+def test_method_override_is_checked_against_the_keys_permissions(client, make_key, make_customer):
+    """A read key cannot delete by sending a POST that says ``_method=DELETE``."""
+    _key, ck, cs = make_key("read")
+    customer = make_customer()
+    path = f"{CUSTOMERS}/{customer.pk}"
+    signed = oauth_params("POST", path, {"_method": "DELETE", "force": "true"}, ck, cs)
+    response = client.post(f"{path}?{urlencode(signed)}", "", content_type="application/json")
+    assert _error(response, 401, "woocommerce_rest_authentication_error")["message"] == WRITE
+    assert Customer.objects.get(pk=customer.pk).deleted_at is None
 
 
 def test_a_read_key_reads_and_a_write_key_writes(client, make_key):

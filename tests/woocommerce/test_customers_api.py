@@ -93,6 +93,9 @@ def test_list_search_and_exact_email_filter(woo, people, make_customer):
     assert _emails(woo.get("customers", {"email": upper})) == [people[1].email]
     # An e-mail filter is exact, not a substring.
     assert woo.get("customers", {"email": "example.com@x.org"}).json() == []
+    # As in WooCommerce, the e-mail filter replaces the search when both are given.
+    both = woo.get("customers", {"email": people[1].email, "search": "zoé"})
+    assert _emails(both) == [people[1].email]
 
 
 def test_list_include_exclude_and_include_order(woo, people):
@@ -101,6 +104,13 @@ def test_list_include_exclude_and_include_order(woo, people):
     assert [row["id"] for row in included.json()] == ids
     excluded = woo.get("customers", {"exclude": f"{people[0].pk} {people[1].pk}", "orderby": "id"})
     assert [row["id"] for row in excluded.json()] == [p.pk for p in people[2:]]
+
+
+def test_list_ids_no_row_can_have_match_nothing(woo, people):
+    huge = str(2**70)
+    assert woo.get("customers", {"include": huge}).json() == []
+    assert len(woo.get("customers", {"exclude": huge}).json()) == 5
+    _error(woo.get(f"customers/{huge}"), 404, "woocommerce_rest_invalid_id")
 
 
 def test_list_include_as_php_array(woo, people, client, key_pair):
@@ -188,9 +198,27 @@ def test_the_list_runs_a_fixed_number_of_queries(
         assert len(woo.get("customers", {"per_page": 15}).json()) == 15
 
 
-def test_fields_parameter(woo, people):
+def test_fields_parameter(woo, people, actor):
     rows = woo.get("customers", {"_fields": "id,email", "per_page": 1}).json()
     assert list(rows[0]) == ["id", "email"]
+    address_create(
+        customer=people[1],
+        actor=actor,
+        first_name="Ana",
+        last_name="Díaz",
+        address1="1 rue",
+        city="Lyon",
+        country="FR",
+    )
+    one = woo.get(f"customers/{people[1].pk}", {"_fields": "billing.city,shipping.country,_links"})
+    assert one.json() == {
+        "billing": {"city": "Lyon"},
+        "shipping": {"country": "FR"},
+        "_links": {
+            "self": [{"href": f"http://testserver{API}/customers/{people[1].pk}"}],
+            "collection": [{"href": f"http://testserver{API}/customers"}],
+        },
+    }
 
 
 # One customer.
@@ -356,8 +384,24 @@ def test_create_refusals(woo, people):
         "rest_invalid_param",
     )
     assert set(half_address["data"]["params"]) == {"billing[city]", "billing[country]"}
+    too_long = _error(
+        woo.post(
+            "customers",
+            {
+                "email": "l@example.com",
+                "first_name": "A",
+                "last_name": "B",
+                "billing": {"address_1": "1 rue", "city": "Lyon", "country": "FR"},
+                "shipping": {"postcode": "6" * 17},
+            },
+        ),
+        400,
+        "rest_invalid_param",
+    )
+    assert too_long["data"]["params"] == {"shipping[postcode]": "This value is too long."}
     # Nothing of the refused requests was written.
-    assert not Customer.objects.filter(email__in=["p@example.com", "h@example.com"]).exists()
+    refused = ["p@example.com", "h@example.com", "l@example.com"]
+    assert not Customer.objects.filter(email__in=refused).exists()
 
 
 def test_invalid_json_is_refused(client, key_pair):
@@ -530,10 +574,11 @@ def test_delete_needs_force(woo, people):
         501,
         "woocommerce_rest_trash_not_supported",
     )
-    bad = _error(
-        woo.delete(f"customers/{people[0].pk}", {"force": "yes"}), 400, "rest_invalid_param"
-    )
-    assert bad["data"]["params"] == {"force": "force is not of type boolean."}
+    for refused in ("yes", "", "2"):
+        bad = _error(
+            woo.delete(f"customers/{people[0].pk}", {"force": refused}), 400, "rest_invalid_param"
+        )
+        assert bad["data"]["params"] == {"force": "force is not of type boolean."}
     assert Customer.objects.get(pk=people[0].pk).deleted_at is None
 
 
@@ -586,12 +631,13 @@ def test_batch_create_update_delete_with_errors_in_place(woo, people):
     assert data["create"][1]["error"]["code"] == "registration-error-email-exists"
     assert data["create"][2]["error"]["code"] == "rest_invalid_param"
     assert data["update"][0]["first_name"] == "Marco"
+    # Inside a batch WooCommerce calls update_item directly: an unknown id is its 400.
     assert data["update"][1] == {
         "id": 999999,
         "error": {
             "code": "woocommerce_rest_invalid_id",
             "message": "Invalid resource ID.",
-            "data": {"status": 404},
+            "data": {"status": 400},
         },
     }
     assert [row.get("id") for row in data["delete"]] == [people[3].pk, 999999]

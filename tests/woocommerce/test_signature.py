@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -12,6 +9,7 @@ import pytest
 from comptoir.woocommerce.auth import (
     oauth_header_params,
     oauth_signature,
+    python_client_base_string,
     rfc3986,
     signature_base_string,
     signature_matches,
@@ -49,14 +47,71 @@ def test_rfc3986_leaves_only_unreserved_characters():
     assert rfc3986("a-b_c.d~e f/g+h@é") == "a-b_c.d~e%20f%2Fg%2Bh%40%C3%A9"
 
 
-def test_known_hmac_sha256_vector():
-    base = "GET&http%3A%2F%2Fx%2Fy&a%3D1"
-    expected = base64.b64encode(
-        hmac.new(b"cs_secret&", base.encode(), hashlib.sha256).digest()
-    ).decode()
-    assert oauth_signature(base, "cs_secret", "HMAC-SHA256") == expected
-    sha1 = base64.b64encode(hmac.new(b"cs_secret&", base.encode(), hashlib.sha1).digest()).decode()
-    assert oauth_signature(base, "cs_secret", "HMAC-SHA1") == sha1
+# Known vectors: the base strings written out by hand from WooCommerce's recipe, the signatures
+# computed outside Python with ``printf '%s' "$BASE" | openssl dgst -sha256 -hmac 'cs_right&'
+# -binary | base64`` (and ``-sha1`` for HMAC-SHA1).
+KNOWN_BASE = (
+    "GET&http%3A%2F%2Fshop.example%2Fwp-json%2Fwc%2Fv3%2Fcustomers&"
+    "oauth_consumer_key%3Dck_1%26oauth_nonce%3Dabc%26"
+    "oauth_signature_method%3D{method}%26oauth_timestamp%3D1700000000%26"
+    "per_page%3D2%26search%3DD%25C3%25AD%2520az"
+)
+KNOWN_SIGNATURES = {
+    "HMAC-SHA256": "alacjchrzhOaABQsv59A0Gazl+tRlWSdinD64SXx5bQ=",
+    "HMAC-SHA1": "a/bEjtqa2hkmLKgnRP2IszuAk3I=",
+}
+
+
+def _known_params(method: str) -> dict[str, str]:
+    return {
+        "search": "Dí az",
+        "per_page": "2",
+        "oauth_consumer_key": "ck_1",
+        "oauth_timestamp": "1700000000",
+        "oauth_nonce": "abc",
+        "oauth_signature_method": method,
+    }
+
+
+@pytest.mark.parametrize("method", ["HMAC-SHA256", "HMAC-SHA1"])
+def test_known_vectors(method):
+    base = KNOWN_BASE.format(method=method)
+    assert signature_base_string("GET", URL, _known_params(method)) == base
+    assert oauth_signature(base, "cs_right", method) == KNOWN_SIGNATURES[method]
+    params = {**_known_params(method), "oauth_signature": KNOWN_SIGNATURES[method]}
+    assert signature_matches(method="GET", url=URL, params=params, secrets=["cs_right"])
+    assert not signature_matches(method="GET", url=URL, params=params, secrets=["cs_wrong"])
+    # A "+" of the signature that the query decoding turned into a space still matches.
+    spaced = {**params, "oauth_signature": KNOWN_SIGNATURES[method].replace("+", " ")}
+    assert signature_matches(method="GET", url=URL, params=spaced, secrets=["cs_right"])
+
+
+def test_the_official_python_clients_variant_for_a_slash():
+    """The official client leaves "/" unencoded in its base string; WooCommerce's recipe does
+    not, so WooCommerce refuses it. Comptoir accepts either (known vector, openssl as above)."""
+    pairs = [
+        ("search", "12/B"),
+        ("oauth_consumer_key", "ck_1"),
+        ("oauth_timestamp", "1700000000"),
+        ("oauth_nonce", "abc"),
+        ("oauth_signature_method", "HMAC-SHA256"),
+        ("oauth_signature", "JIBosF7K1bKyjaniVBcq3TaxKbBgc10ELEDGmcGn3fQ="),
+        ("search", "12/B"),  # sent again after the signed ones, as the client does
+    ]
+    base = python_client_base_string("GET", URL, pairs)
+    assert base == (
+        "GET&http%3A%2F%2Fshop.example%2Fwp-json%2Fwc%2Fv3%2Fcustomers&"
+        "oauth_consumer_key%3Dck_1%26oauth_nonce%3Dabc%26oauth_signature_method%3DHMAC-SHA256%26"
+        "oauth_timestamp%3D1700000000%26search%3D12/B"
+    )
+    params = php_parse(pairs)
+    assert not signature_matches(method="GET", url=URL, params=params, secrets=["cs_right"])
+    assert signature_matches(
+        method="GET", url=URL, params=params, secrets=["cs_right"], other_base_strings=[base]
+    )
+    assert not signature_matches(
+        method="GET", url=URL, params=params, secrets=["cs_wrong"], other_base_strings=[base]
+    )
 
 
 @pytest.mark.parametrize("algorithm", ["HMAC-SHA256", "HMAC-SHA1"])

@@ -11,7 +11,8 @@ The signature is checked against WooCommerce's own base string (``check_oauth_si
 request parameter (query, form body, OAuth header) but ``oauth_signature``, duplicates collapsed
 (the last wins), sorted by name, each name and value RFC 3986-encoded, nested ``a[b]`` names
 written ``a%5Bb%5D``, each ``name=value`` encoded again and joined with ``%26``; then
-``METHOD&enc(url)&pairs``, keyed with ``secret + "&"``.
+``METHOD&enc(url)&pairs``, keyed with ``secret + "&"``. The official Python client's own
+variant of that string is accepted too (``python_client_base_string``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import datetime
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus
 
@@ -35,6 +36,7 @@ from django.utils.translation import ngettext
 from comptoir.woocommerce.errors import WooError, authentication_error
 from comptoir.woocommerce.keys import consumer_secret_candidates, consumer_secret_matches
 from comptoir.woocommerce.models import ConsumerKey
+from comptoir.woocommerce.params import query_pairs
 from comptoir.woocommerce.selectors import consumer_key_find
 from comptoir.woocommerce.services import consumer_key_touch, oauth_nonce_use
 
@@ -88,6 +90,29 @@ def signature_base_string(method: str, url: str, params: Mapping[str, Any]) -> s
     return "&".join([method.upper(), rfc3986(url), "%26".join(_join_with_equals(normalised))])
 
 
+def python_client_base_string(method: str, url: str, pairs: Iterable[tuple[str, str]]) -> str:
+    """The string the official Python client (``woocommerce`` on PyPI) signs for the request's
+    query pairs (as sent: flat names, the last of a repeated name winning in its first place).
+
+    It is WooCommerce's but for its encoding of each name and value, ``quote(unquote(x))``: a
+    ``/`` is left as it is and a percent-escape in the text is decoded first. WooCommerce itself
+    therefore refuses that client's requests whose parameters hold a ``/`` (a search for
+    ``12/B``); Comptoir accepts either string, so the client works unchanged.
+    """
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        if key != "oauth_signature":
+            params[key] = value
+    # The client groups the names by their base (before "["), in its own order within a base.
+    ordered = sorted(params, key=lambda key: key.split("[")[0])
+
+    def encode(text: str) -> str:
+        return quote(unquote(text)).replace("%", "%25")
+
+    joined = "%26".join(f"{encode(key)}%3D{encode(params[key])}" for key in ordered)
+    return f"{method.upper()}&{quote(url, safe='')}&{joined}"
+
+
 def oauth_signature(base_string: str, secret: str, signature_method: str) -> str:
     digest = SIGNATURE_METHODS[signature_method]
     mac = hmac.new(f"{secret}&".encode(), base_string.encode(), digest).digest()
@@ -95,19 +120,26 @@ def oauth_signature(base_string: str, secret: str, signature_method: str) -> str
 
 
 def signature_matches(
-    *, method: str, url: str, params: Mapping[str, Any], secrets: list[str]
+    *,
+    method: str,
+    url: str,
+    params: Mapping[str, Any],
+    secrets: list[str],
+    other_base_strings: Iterable[str] = (),
 ) -> bool:
-    """Whether ``params["oauth_signature"]`` signs the request with one of ``secrets``."""
+    """Whether ``params["oauth_signature"]`` signs the request with one of ``secrets``, over
+    WooCommerce's base string or one of ``other_base_strings``."""
     signature_method = params.get("oauth_signature_method")
     if signature_method not in SIGNATURE_METHODS:
         return False
     # As WooCommerce: a "+" turned into a space by the query decoding is put back, and a
     # signature encoded twice is decoded once more.
     given = unquote(str(params.get("oauth_signature", "")).replace(" ", "+"))
-    base = signature_base_string(method, url, params)
+    bases = dict.fromkeys([signature_base_string(method, url, params), *other_base_strings])
     matched = False
-    for secret in secrets:
-        matched |= hmac.compare_digest(oauth_signature(base, secret, signature_method), given)
+    for base in bases:
+        for secret in secrets:
+            matched |= hmac.compare_digest(oauth_signature(base, secret, signature_method), given)
     return matched
 
 
@@ -219,11 +251,15 @@ class Authenticator:
             raise authentication_error(_("Consumer key is invalid."))
         if params["oauth_signature_method"] not in SIGNATURE_METHODS:
             raise authentication_error(_("Invalid signature - signature method is invalid."))
+        method = self.request.method or "GET"
+        url = request_url(self.request)
+        client_pairs = [*query_pairs(self.request.GET), *header.items()]
         if not signature_matches(
-            method=self.request.method or "GET",
-            url=request_url(self.request),
+            method=method,
+            url=url,
             params=params,
             secrets=consumer_secret_candidates(key.secret_salt),
+            other_base_strings=[python_client_base_string(method, url, client_pairs)],
         ):
             raise authentication_error(_("Invalid signature - provided signature does not match."))
         self._check_timestamp_and_nonce(key, params["oauth_timestamp"], params["oauth_nonce"])

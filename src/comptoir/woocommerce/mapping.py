@@ -139,12 +139,40 @@ def customer_to_woo(record: WooCustomer, *, collection_url: str) -> dict[str, An
     }
 
 
+def _fields_tree(fields: list[str]) -> dict[str, Any]:
+    """``["id", "billing.city"]`` as ``{"id": True, "billing": {"city": True}}``; a whole field
+    asked for wins over its parts."""
+    tree: dict[str, Any] = {}
+    for path in fields:
+        node = tree
+        *parents, last = path.split(".")
+        for part in parents:
+            child = node.get(part)
+            if child is True:
+                break
+            node = node.setdefault(part, {})
+        else:
+            node[last] = True
+    return tree
+
+
+def _fields_pick(data: dict[str, Any], tree: dict[str, Any]) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for name, value in data.items():
+        wanted = tree.get(name)
+        if wanted is True:
+            kept[name] = value
+        elif isinstance(wanted, dict) and isinstance(value, dict):
+            kept[name] = _fields_pick(value, wanted)
+    return kept
+
+
 def fields_keep(data: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
-    """WordPress's ``_fields``: only the requested top-level fields (``_links`` when asked)."""
+    """WordPress's ``_fields``: only the requested fields, ``billing.city`` picking one field of
+    an object (``_links`` only when asked for), in the object's own order."""
     if not fields:
         return data
-    wanted = {name.split(".")[0] for name in fields}
-    return {name: value for name, value in data.items() if name in wanted}
+    return _fields_pick(data, _fields_tree(fields))
 
 
 @dataclass
@@ -181,9 +209,16 @@ def _address_input(
     for woo, ours in ADDRESS_FIELDS.items():
         if woo == "phone" and not with_phone:
             continue
-        text = _string(f"{side}[{woo}]", value.get(woo), errors)
-        if text is not None:
-            fields[ours] = text
+        name = f"{side}[{woo}]"
+        text = _string(name, value.get(woo), errors)
+        if text is None:
+            continue
+        # The address services do not check lengths (the forms do); a phone is checked as a
+        # number and stored shorter (E.164).
+        if woo != "phone" and len(text) > Address._meta.get_field(ours).max_length:
+            errors[name] = _("This value is too long.")
+            continue
+        fields[ours] = text
     return fields
 
 

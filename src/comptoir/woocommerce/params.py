@@ -82,11 +82,13 @@ def wp_integer(name: str, value: Any) -> int:
 
 
 def wp_boolean(name: str, value: Any) -> bool:
+    """WordPress's ``rest_is_boolean``: a boolean, 0 or 1, or the text true/false/1/0 in any
+    case (``True`` is what Python's ``urlencode`` makes of ``True``)."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("true", "1", "false", "0", ""):
+    if isinstance(value, str) and value.strip().lower() in ("true", "1", "false", "0"):
         return value.strip().lower() in ("true", "1")
     raise ParamError(_("%(name)s is not of type boolean.") % {"name": name})
 

@@ -21,12 +21,18 @@ from comptoir.woocommerce.params import ListQuery
 
 
 def consumer_key_find(*, raw: str) -> ConsumerKey | None:
-    """The live pair whose consumer key is ``raw``, with its staff member; None otherwise."""
+    """The live pair whose consumer key is ``raw``, with its staff member; None when unknown,
+    revoked, or when its staff member was deactivated or is no longer staff (as API tokens)."""
     if not raw or len(raw) > 200:
         return None
     return (
         ConsumerKey.objects.select_related("user")
-        .filter(key_hash=consumer_key_hash(raw), revoked_at__isnull=True, user__is_active=True)
+        .filter(
+            key_hash=consumer_key_hash(raw),
+            revoked_at__isnull=True,
+            user__is_active=True,
+            user__is_staff=True,
+        )
         .first()
     )
 
@@ -62,15 +68,18 @@ class WooPage:
     pages: int
 
 
+# The largest id a database row can have (a 64-bit integer).
+ID_MAX = 2**63 - 1
 # WooCommerce's orderby, as the customers list's sort keys.
 SORT_KEYS = {"id": "id", "include": "id", "name": "first_name", "registered_date": "registration"}
 
 
 def woo_customers(query: ListQuery) -> QuerySet[Customer]:
     """The customers a list query matches: registered (WooCommerce lists users, not guests), not
-    deleted, filtered by search, e-mail, ids and role."""
+    deleted, filtered by search, e-mail, ids and role. As in WooCommerce, ``email`` replaces
+    ``search`` when both are given."""
     data = {"guest": "false"}
-    if query.search.strip():
+    if query.search.strip() and not query.email:
         data["q"] = query.search
     queryset = CustomerFilterSet(data, queryset=Customer.objects.all()).qs
     if query.role not in ("all", "customer"):
@@ -79,9 +88,11 @@ def woo_customers(query: ListQuery) -> QuerySet[Customer]:
     if query.email:
         queryset = queryset.filter(email_key=email_key(query.email))
     if query.include:
-        queryset = queryset.filter(id__in=query.include)
+        # An id no row can have (beyond a 64-bit integer) matches nothing, not everything.
+        include = [pk for pk in query.include if pk <= ID_MAX]
+        queryset = queryset.filter(id__in=include) if include else queryset.none()
     if query.exclude:
-        queryset = queryset.exclude(id__in=query.exclude)
+        queryset = queryset.exclude(id__in=[pk for pk in query.exclude if pk <= ID_MAX])
     return queryset
 
 

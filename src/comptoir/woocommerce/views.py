@@ -55,7 +55,12 @@ from comptoir.woocommerce.params import (
     query_pairs,
     wp_boolean,
 )
-from comptoir.woocommerce.selectors import WooCustomer, woo_customer_get, woo_customers_page
+from comptoir.woocommerce.selectors import (
+    ID_MAX,
+    WooCustomer,
+    woo_customer_get,
+    woo_customers_page,
+)
 from comptoir.woocommerce.services import (
     woo_customer_create,
     woo_customer_delete,
@@ -67,7 +72,6 @@ logger = logging.getLogger(__name__)
 BATCH_LIMIT = 100
 # Credentials never go back into the pagination links.
 _PRIVATE_QUERY = ("consumer_key", "consumer_secret")
-_ID_MAX = 2**63 - 1
 
 
 @dataclass
@@ -235,7 +239,7 @@ def _page_link(woo: WooRequest, page: int) -> str:
 
 
 def _customer_id(value: int) -> int:
-    if value < 1 or value > _ID_MAX:
+    if value < 1 or value > ID_MAX:
         raise invalid_id()
     return value
 
@@ -286,14 +290,21 @@ def customer_get(woo: WooRequest, pk: int) -> HttpResponse:
     return woo_json(_object(woo, record))
 
 
-def _update(woo: WooRequest, pk: Any, body: Mapping[str, Any]) -> WooCustomer:
+def _update(
+    woo: WooRequest, pk: Any, body: Mapping[str, Any], *, missing_status: int = 404
+) -> WooCustomer:
+    """``missing_status``: WooCommerce answers an unknown id with 404 on ``PUT customers/<id>``
+    (its permission check looks the customer up first) but 400 inside a batch, where
+    ``update_item`` is called directly."""
     try:
         customer_id = int(pk)
     except (TypeError, ValueError):
-        raise invalid_id() from None
-    record = woo_customer_get(customer_id=_customer_id(customer_id))
+        raise invalid_id(missing_status) from None
+    if not 1 <= customer_id <= ID_MAX:
+        raise invalid_id(missing_status)
+    record = woo_customer_get(customer_id=customer_id)
     if record is None:
-        raise invalid_id()
+        raise invalid_id(missing_status)
     data = woo_input_parse(body, creating=False)
     try:
         woo_customer_update(customer=record.customer, data=data, actor=woo.actor)
@@ -381,7 +392,8 @@ def customers_batch(woo: WooRequest) -> HttpResponse:
         try:
             if not isinstance(item, Mapping):
                 raise not_an_object
-            answer.setdefault("update", []).append(_object(woo, _update(woo, identifier, item)))
+            updated = _update(woo, identifier, item, missing_status=400)
+            answer.setdefault("update", []).append(_object(woo, updated))
         except WooError as error:
             answer.setdefault("update", []).append(_batch_error(identifier, error))
     for identifier in deletes:
