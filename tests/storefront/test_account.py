@@ -21,7 +21,7 @@ from comptoir.customers.services import (
 from comptoir.groups.models import Group
 from comptoir.orders.models import Order
 from comptoir.orders.services import LineInput, order_record
-from comptoir.storefront.models import CustomerSession
+from comptoir.storefront.models import CustomerSession, LoginFailure
 from tests.storefront.conftest import PASSWORD, field_errors, problem
 
 pytestmark = pytest.mark.django_db
@@ -355,6 +355,23 @@ def test_erase_needs_the_password(api, token, customer):
     assert field_errors(body) == {"password": ["incorrect"]}
     problem(api.post("/me/erase", {}, token=token), 400, "invalid-request")
     assert Customer.objects.filter(pk=customer.pk, deleted_at__isnull=True).exists()
+
+
+def test_guessing_the_password_through_erase_meets_the_login_lockout(api, token, customer):
+    for _attempt in range(5):
+        problem(api.post("/me/erase", {"password": "wrong-one"}, token=token), 400, "validation")
+    assert LoginFailure.objects.filter(email_key="nina@example.com").count() == 5
+    # Locked now, the right password included, on erase as on log in.
+    response = api.post("/me/erase", {"password": PASSWORD}, token=token)
+    problem(response, 429, "login-locked", "too_many_failures")
+    assert int(response["Retry-After"]) > 0
+    problem(
+        api.post("/login", {"email": "nina@example.com", "password": PASSWORD}),
+        429,
+        "login-locked",
+    )
+    assert Customer.objects.filter(pk=customer.pk, deleted_at__isnull=True).exists()
+    assert not Event.objects.filter(kind="erasure_requested").exists()
 
 
 def test_a_blocked_customers_erasure_waits_for_staff(api, token, customer, actor):

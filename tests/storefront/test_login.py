@@ -9,7 +9,7 @@ from django.utils import timezone
 from comptoir.customers.services import customer_block, customer_enabled_set
 from comptoir.orders.models import Visit
 from comptoir.storefront.models import CustomerSession, LoginFailure
-from tests.storefront.conftest import PASSWORD, problem
+from tests.storefront.conftest import PASSWORD, field_errors, problem
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +140,7 @@ def test_login_request_errors(api, body, field):
 def test_logout_revokes_this_session_only(api, registered):
     customer = registered(email="paul@example.com")
     first, second = api.login(customer.email), api.login(customer.email)
-    assert api.post("/logout", token=first, key=None).status_code == 204
+    assert api.post("/logout", token=first).status_code == 204
     problem(api.get("/me", token=first), 401, "customer-session-required", "session_invalid")
     assert api.get("/me", token=second).status_code == 200
 
@@ -152,3 +152,11 @@ def test_logout_everywhere(api, registered):
     for token in (first, second):
         problem(api.get("/me", token=token), 401, "customer-session-required")
     assert CustomerSession.objects.filter(revoked_at__isnull=True).count() == 0
+
+
+def test_logout_with_a_bad_flag_is_a_400_and_logs_nothing_out(api, registered):
+    customer = registered(email="remi@example.com")
+    token = api.login(customer.email)
+    body = problem(api.post("/logout?everywhere=maybe", token=token), 400, "invalid-request")
+    assert field_errors(body) == {"everywhere": ["bool_parsing"]}
+    assert api.get("/me", token=token).status_code == 200

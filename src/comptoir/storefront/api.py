@@ -2,14 +2,15 @@
 account call (place an order, register, log in, my account). OpenAPI at /openapi.json, docs at
 /docs.
 
-Authentication (see ``storefront.auth``): the shop's server sends its storefront key
-(``X-Storefront-Key``) on ``/orders``, ``/register``, ``/login`` and ``/password-reset*``; the
-"my account" calls (``/me*``) and ``/logout`` take the customer's session token returned by log
-in or register (``Authorization: Bearer``).
+Authentication (see ``storefront.auth``): every call carries the shop's storefront key
+(``X-Storefront-Key``); the "my account" calls (``/me*``) and ``/logout`` also carry the
+customer's session token returned by log in or register (``Authorization: Bearer``).
 
 Errors are problem+json (``comptoir.core.api``); the storefront's refusals carry a stable
 ``type`` and a ``reason`` code (``storefront.errors``): ``customer_blocked``,
 ``account_disabled``, ``too_many_failures`` (with ``Retry-After``), ``invalid_credentials``, ...
+``POST /orders`` takes an ``Idempotency-Key`` header: a retried checkout gets the first order
+back (``Idempotent-Replayed: true``) instead of placing a second.
 Handlers are thin: they parse, call one service or selector, and shape the answer.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Path, Query, Status
+from ninja import Header, Path, Query, Status
 
 from comptoir.core.api import Problem, make_api, not_found, problem_response
 from comptoir.customers.models import Address, Channel, Customer
@@ -64,6 +65,24 @@ api = make_api(
 
 SHOP_SERVER = StorefrontKeyAuth()
 CUSTOMER = CustomerTokenAuth()
+
+# ninja lists an operation's auth objects as alternatives; the account calls need both.
+_KEY_AND_TOKEN = [{"StorefrontKeyAuth": [], "CustomerTokenAuth": []}]
+
+
+def _openapi_with_key_and_token(schema_of):
+    def schema(*args, **kwargs):
+        document = schema_of(*args, **kwargs)
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                if operation.get("security") == [{"CustomerTokenAuth": []}]:
+                    operation["security"] = _KEY_AND_TOKEN
+        return document
+
+    return schema
+
+
+api.get_openapi_schema = _openapi_with_key_and_token(api.get_openapi_schema)
 
 
 def _on_refusal(request: HttpRequest, exc: StorefrontRefusal) -> HttpResponse:
@@ -232,11 +251,25 @@ def _user_agent(request: HttpRequest) -> str:
     tags=["orders"],
     summary="Place an order",
 )
-def order_place(request: HttpRequest, payload: OrderIn):
+def order_place(
+    request: HttpRequest,
+    payload: OrderIn,
+    response: HttpResponse,
+    idempotency_key: str | None = Header(
+        None,
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e][\x20-\x7e]*$",
+        description="A unique value per checkout (a UUID): a retry with the same key and body "
+        "gets the order placed the first time (`Idempotent-Replayed: true`), not a second one.",
+    ),
+):
     """Links the order to the customer of that e-mail, or creates a guest; applies the default
     group's discount and returns it with the totals; moves the customer's figures; converts the
     given cart, else the customer's newest open cart. A blocked customer gets a 403
-    `customer-blocked` problem and nothing is written."""
+    `customer-blocked` problem and nothing is written. The same `Idempotency-Key` with another
+    body: 422 `idempotency-key-reused`."""
     placed = services.storefront_order_place(
         actor=storefront_actor(request),
         email=payload.email,
@@ -256,7 +289,10 @@ def order_place(request: HttpRequest, payload: OrderIn):
         payment_method=payload.payment_method,
         cart_id=payload.cart_id,
         shipping=payload.shipping.dict() if payload.shipping else None,
+        idempotency_key=idempotency_key,
     )
+    if placed.replayed:
+        response["Idempotent-Replayed"] = "true"
     order = placed.order
     return Status(
         201,

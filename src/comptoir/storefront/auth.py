@@ -1,17 +1,21 @@
 """Who is calling the storefront API.
 
-Two credentials, for two kinds of call:
+Every call carries **the storefront key** (``X-Storefront-Key`` header): the shop's server
+secret, set in the ``COMPTOIR_STOREFRONT_KEY`` setting (environment variable of the same name;
+several keys may be given comma-separated, so a key can be rotated without downtime). Compared in
+constant time. With no key configured every call answers 503 (``storefront_key_not_configured``):
+an unset key refuses everything, it never lets everything in. Under ``DEBUG=1`` (``make run``)
+the settings make a development key once per checkout, in ``var/dev-storefront-key``, so the
+API can be tried locally; production sets its own.
 
-- **The storefront key** (``X-Storefront-Key`` header): the shop's server secret, set in the
-  ``COMPTOIR_STOREFRONT_KEY`` setting (environment variable of the same name; several keys may be
-  given comma-separated, so a key can be rotated without downtime). Required by the calls only
-  the shop's server makes: place an order, register, log in, ask for and confirm a password
-  reset. Compared in constant time; with no key configured those calls answer 503.
-- **A customer session token** (``Authorization: Bearer <token>``), returned by log in and
-  register: random (256 bits), stored as a SHA-256 hash, valid ``COMPTOIR_STOREFRONT_SESSION_DAYS``
-  (30) days, revoked by log out, a password reset or an erasure. Required by the "my account"
-  calls and log out. It is enough on its own (the token is a secret bound to one customer), so
-  the shop's pages may call those directly; the shop's server may add its key.
+The "my account" calls (``/me*``) and ``/logout`` also need **a customer session token**
+(``Authorization: Bearer <token>``), returned by log in and register: random (256 bits), stored
+as a SHA-256 hash, valid ``COMPTOIR_STOREFRONT_SESSION_DAYS`` (30) days, revoked by log out, a
+password reset or an erasure. Both are required: the token says which customer, the key that the
+shop's server is the one asking. A token stolen from a shopper's browser is of no use without
+the shop's key, and the key alone reaches no customer's account. (Comptoir sends no CORS
+headers: a shop's pages could not call it from the browser anyway; they go through the shop's
+server.)
 
 The shopper's address: the shop's server is the one calling, so ``REMOTE_ADDR`` is the server's.
 A call that carries the valid storefront key may give the shopper's address in
@@ -19,7 +23,8 @@ A call that carries the valid storefront key may give the shopper's address in
 
 After authentication ``request.auth`` is the customer (account calls) or ``"storefront"``;
 ``request.customer_session`` the session. ``storefront_actor(request)`` is the actor the
-services sign changes with: the storefront as source, the shopper's address, no staff member.
+services sign changes with: the storefront as source, the shopper's address, no staff member;
+the customer the change is about is the event's customer.
 """
 
 from __future__ import annotations
@@ -81,25 +86,33 @@ def storefront_actor(request: HttpRequest) -> Actor:
     return Actor.storefront(ip_address=client_ip(request))
 
 
+def storefront_key_check(request: HttpRequest) -> None:
+    """Refuse a call without the shop's valid key (``StorefrontKeyRefused``)."""
+    if not _configured_keys():
+        raise StorefrontKeyRefused("storefront_key_not_configured")
+    if not request.headers.get(KEY_HEADER):
+        raise StorefrontKeyRefused("storefront_key_missing")
+    if not _from_shop_server(request):
+        raise StorefrontKeyRefused("storefront_key_invalid")
+
+
 class StorefrontKeyAuth(APIKeyHeader):
     """The shop's server: ``X-Storefront-Key``."""
 
     param_name = KEY_HEADER
 
     def authenticate(self, request: HttpRequest, key: str | None):
-        if not _configured_keys():
-            raise StorefrontKeyRefused("storefront_key_not_configured")
-        if not key:
-            raise StorefrontKeyRefused("storefront_key_missing")
-        if not _from_shop_server(request):
-            raise StorefrontKeyRefused("storefront_key_invalid")
+        storefront_key_check(request)
         return "storefront"
 
 
 class CustomerTokenAuth(HttpBearer):
-    """A logged-in customer: ``Authorization: Bearer <session token>``."""
+    """A logged-in customer, through the shop's server: ``X-Storefront-Key`` and
+    ``Authorization: Bearer <session token>``, both required."""
 
     def __call__(self, request: HttpRequest):
+        # The key first: a caller without it learns nothing about tokens.
+        storefront_key_check(request)
         value = request.headers.get(self.header) or ""
         scheme, _space, token = value.partition(" ")
         if scheme.lower() != self.openapi_scheme or not token.strip():

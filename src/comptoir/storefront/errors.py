@@ -111,3 +111,21 @@ class ResetTokenRefused(StorefrontRefusal):
         else:
             message = _("This password reset link is not valid. Ask for a new one.")
         super().__init__(message, reason=reason)
+
+
+class IdempotencyKeyRefused(StorefrontRefusal):
+    """An ``Idempotency-Key`` that was already used for another order: ``idempotency_key_reused``
+    (the body differs from the first call's) or ``idempotency_key_spent`` (the order placed with
+    it can no longer be given back: its customer has been erased since)."""
+
+    status, slug = 422, "idempotency-key-reused"
+
+    def __init__(self, reason: str) -> None:
+        if reason == "idempotency_key_spent":
+            message = _("An order was already placed with this Idempotency-Key.")
+        else:
+            message = _(
+                "This Idempotency-Key was already used for a different order. Send a new key "
+                "for a new order, or the same body to get the order placed the first time."
+            )
+        super().__init__(message, reason=reason)

@@ -89,3 +89,30 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email_key} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class OrderIdempotencyKey(models.Model):
+    """The ``Idempotency-Key`` a checkout sent with an order, so that a retried call (a timeout,
+    a double click, a worker restarted mid-answer) gets the order placed the first time instead
+    of a second one. ``request_hash`` is a digest of what was asked: the same key with another
+    order is refused rather than answered with the wrong order. Kept as long as its order (one
+    small row each; deleted with it)."""
+
+    key = models.CharField(max_length=255, unique=True)
+    request_hash = models.CharField(max_length=64)
+    order = models.OneToOneField(
+        "orders.Order", on_delete=models.CASCADE, related_name="storefront_idempotency_key"
+    )
+    # What the first answer said beyond the order itself, so a replay says the same.
+    group = models.ForeignKey(
+        "groups.Group", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    customer_created = models.BooleanField(default=False)
+    created_at = models.DateTimeField(_("created"))
+
+    class Meta:
+        verbose_name = _("order idempotency key")
+        verbose_name_plural = _("order idempotency keys")
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,7 +1,7 @@
 """Reads for the storefront: the session behind a token, the guest a registration turns into a
-customer, the cart an order converts, and the customer's own account (groups, orders,
-addresses, consent history). Each runs a fixed number of queries whatever the customer's
-history; lists are served by indexes that start with the customer.
+customer, the cart an order converts, the order an idempotency key placed, and the customer's
+own account (groups, orders, addresses, consent history). Each runs a fixed number of queries
+whatever the customer's history; lists are served by indexes that start with the customer.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from comptoir.core.normalise import email_key
 from comptoir.customers.models import Address, ConsentRecord, Customer
 from comptoir.groups.models import Group
 from comptoir.orders.models import Cart, CartStatus, Order, OrderLine
-from comptoir.storefront.models import CustomerSession, token_hash
+from comptoir.storefront.models import CustomerSession, OrderIdempotencyKey, token_hash
 
 
 def session_find(*, raw_token: str) -> CustomerSession | None:
@@ -74,6 +74,25 @@ def cart_open_newest(*, customer_id: int) -> Cart | None:
     return (
         Cart.objects.filter(customer_id=customer_id, status=CartStatus.OPEN)
         .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def cart_id_of_order(*, order_id: int) -> int | None:
+    """The cart an order converted, if any."""
+    return (
+        Cart.objects.filter(order_id=order_id).order_by("id").values_list("pk", flat=True).first()
+    )
+
+
+def order_by_idempotency_key(*, key: str) -> OrderIdempotencyKey | None:
+    """The order placed with this ``Idempotency-Key``, with its customer and the group whose
+    discount it got: one query."""
+    return (
+        OrderIdempotencyKey.objects.select_related(
+            "order", "order__customer", "order__customer__default_group", "group"
+        )
+        .filter(key=key)
         .first()
     )
 

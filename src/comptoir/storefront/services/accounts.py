@@ -36,11 +36,13 @@ from comptoir.customers.services import (
 )
 from comptoir.customers.services.lifecycle import _password_reset_token_create
 from comptoir.customers.validation import profile_clean
-from comptoir.storefront.errors import ResetTokenRefused
+from comptoir.storefront.errors import LoginLocked, ResetTokenRefused
 from comptoir.storefront.models import CustomerSession, PasswordResetToken, token_hash
 from comptoir.storefront.selectors import customer_for_login, guest_to_register
 from comptoir.storefront.services.sessions import (
     IssuedSession,
+    login_failure_record,
+    login_lockout_remaining,
     password_matches,
     session_create,
     sessions_revoke_all,
@@ -399,7 +401,6 @@ class ErasureRequest:
     mode: str  # the delete mode applied, or "" when not applied
 
 
-@transaction.atomic
 def account_erase_request(*, customer: Customer, raw_password: str, actor: Actor) -> ErasureRequest:
     """The customer asks to be erased (GDPR right to erasure), confirming with their password.
 
@@ -407,11 +408,23 @@ def account_erase_request(*, customer: Customer, raw_password: str, actor: Actor
     at once (``customer_delete``), and every session of theirs is removed. Except for a customer
     blocked from ordering: erasing them could lift the block (a re-registration with the same
     e-mail would be a fresh account), so their request is recorded for staff to handle.
+
+    A wrong password counts as a failed login of the e-mail and the login lockout applies
+    (``LoginLocked``): a stolen session token is not a way to guess the password.
     """
+    wait = login_lockout_remaining(email=customer.email)
+    if wait:
+        raise LoginLocked(retry_after=wait)
     if not password_matches(customer=customer, raw_password=raw_password):
+        login_failure_record(email=customer.email, actor=actor)
         raise ValidationError(
             {"password": ValidationError(_("The password is not correct."), code="incorrect")}
         )
+    return _account_erase(customer=customer, actor=actor)
+
+
+@transaction.atomic
+def _account_erase(*, customer: Customer, actor: Actor) -> ErasureRequest:
     current = Customer.objects.select_for_update().get(pk=customer.pk)
     if current.is_blocked:
         event_record(
