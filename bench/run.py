@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["list_page.py", "detail_page.py", "import_file.py", "export_file.py"]
+SCRIPTS = ["list_page.py", "detail_page.py", "import_file.py", "export_file.py", "api.py"]
 
 
 def main() -> None:
