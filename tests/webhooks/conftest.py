@@ -3,7 +3,10 @@ the service."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,11 +39,22 @@ class Receiver:
     status: int = 200
     delay: float = 0.0
     answer: bytes = b"ok"
+    headers: dict[str, str] = field(default_factory=dict)
     requests: list[Received] = field(default_factory=list)
 
 
 @pytest.fixture
 def receiver():
+    yield from _receiver()
+
+
+@pytest.fixture
+def other_receiver():
+    """A second server, where a redirect from the first one points."""
+    yield from _receiver()
+
+
+def _receiver():
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -53,6 +67,8 @@ def receiver():
             self.send_response(state.status)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(state.answer)))
+            for name, value in state.headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(state.answer)
 
@@ -67,6 +83,22 @@ def receiver():
     yield state
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def refused_url():
+    """A URL on 127.0.0.1 where nothing listens (a port just bound, then let go)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/hooks"
+
+
+def signature_valid(secret: str, body: bytes, header: str) -> bool:
+    """What a receiver does (docs/api.md, Webhooks): HMAC-SHA256 of the raw body with the
+    secret, compared in constant time with the X-Comptoir-Signature header."""
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header)
 
 
 @pytest.fixture

@@ -3,9 +3,12 @@ commit only, set-based, with the customer or group as it is."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
+from django.utils import timezone
 from django_tasks.signals import task_enqueued
 
 from comptoir.core.actors import Actor
@@ -140,9 +143,15 @@ def test_the_dispatcher_queues_the_sender_when_it_made_deliveries(
     enqueued.clear()
     assert webhooks_dispatch_and_send() == 1
     assert enqueued == ["webhooks_send_task"]
+    # A sender took the delivery (its lease moves the next try ahead): nothing new, no sender.
+    WebhookDelivery.objects.update(next_attempt_at=timezone.now() + datetime.timedelta(minutes=5))
     enqueued.clear()
     assert webhooks_dispatch_and_send() == 0
     assert enqueued == []
+    # That sender died: once its lease has run out, the next dispatch queues another one.
+    WebhookDelivery.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(seconds=1))
+    assert webhooks_dispatch_and_send() == 0
+    assert enqueued == ["webhooks_send_task"]
 
 
 # ----- what is delivered -------------------------------------------------------------------------

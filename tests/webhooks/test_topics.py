@@ -12,6 +12,10 @@ from comptoir.webhooks.topics import (
     GROUP_CREATED,
     GROUP_DELETED,
     GROUP_UPDATED,
+    KIND_TOPICS,
+    TEST,
+    TOPIC_LABELS,
+    TOPICS,
     Planned,
     event_topics,
     topic_kinds,
@@ -93,7 +97,16 @@ def test_an_undone_import_deletes_or_updates():
 
 @pytest.mark.parametrize(
     "kind",
-    ["order_recorded", "password_changed", "personal_data_exported", "webhook_created", "csv"],
+    [
+        "order_recorded",
+        "password_changed",
+        "personal_data_exported",
+        "webhook_created",
+        "webhook_updated",
+        "webhook_tested",
+        "webhook_delivery_retried",
+        "csv",
+    ],
 )
 def test_other_kinds_send_nothing(kind):
     assert topics_of(kind) == []
@@ -108,3 +121,11 @@ def test_topic_kinds_lists_the_events_to_read():
     assert kinds == {"customer_blocked", "group_updated", "group_default_changed"}
     assert "import_reverted" in topic_kinds([CUSTOMER_DELETED])
     assert topic_kinds([]) == set()
+
+
+def test_every_topic_has_a_label_and_every_mapped_kind_a_known_topic():
+    assert set(KIND_TOPICS.values()) <= set(TOPICS)
+    assert set(TOPICS) == set(TOPIC_LABELS)
+    # Each topic the screens offer is sent by some event.
+    assert set(TOPICS) == set(KIND_TOPICS.values())
+    assert TEST not in TOPICS

@@ -1,5 +1,7 @@
-"""The webhook form. It only reads and types the input; the rules (http(s) URL, known topics,
-the secret's shape) are the services', whose errors the views put back next to the fields."""
+"""The webhook form. It only reads and types the input; the rules (required fields, http(s) URL,
+known topics, the secret's shape) are the services', whose errors the views put back next to
+the fields. So the fields are not ``required`` here: the service sees every field and reports
+every error at once."""
 
 from __future__ import annotations
 
@@ -14,11 +16,13 @@ from comptoir.webhooks.topics import TOPIC_LABELS
 class WebhookForm(forms.Form):
     name = forms.CharField(
         label=_("Name"),
+        required=False,
         max_length=NAME_MAX_LENGTH,
         help_text=_("Says who receives it, such as “ERP” or “Newsletter tool”."),
     )
     url = forms.CharField(
         label=_("URL"),
+        required=False,
         max_length=URL_MAX_LENGTH,
         widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url"}),
         help_text=_("Each change is POSTed to this address as JSON."),
@@ -26,6 +30,7 @@ class WebhookForm(forms.Form):
     topics = forms.MultipleChoiceField(
         label=_("Topics"),
         choices=list(TOPIC_LABELS.items()),
+        required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     is_active = forms.BooleanField(

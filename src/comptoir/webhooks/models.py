@@ -75,6 +75,9 @@ class WebhookDelivery(models.Model):
     last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
     response_status = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
     response_ms = models.PositiveIntegerField(_("response time (ms)"), null=True, blank=True)
+    # Why the latest try failed: a code (``sending.Problem``) and its detail, turned into a
+    # sentence in the reader's language (``sending.problem_message``).
+    problem = models.CharField(_("problem"), max_length=20, blank=True)
     error = models.CharField(_("error"), max_length=500, blank=True)
     is_test = models.BooleanField(_("test"), default=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
@@ -118,6 +121,7 @@ class WebhookAttempt(models.Model):
     attempted_at = models.DateTimeField(_("when"), default=timezone.now)
     response_status = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
     response_ms = models.PositiveIntegerField(_("response time (ms)"), null=True, blank=True)
+    problem = models.CharField(_("problem"), max_length=20, blank=True)
     error = models.CharField(_("error"), max_length=500, blank=True)
     succeeded = models.BooleanField(_("delivered"), default=False)
 

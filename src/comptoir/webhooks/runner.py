@@ -89,13 +89,24 @@ def webhooks_events_committed() -> None:
 
 
 def webhooks_dispatch_and_send() -> int:
-    """The dispatcher task's work: make the deliveries, then have them sent."""
+    """The dispatcher task's work: make the deliveries, then have them sent.
+
+    The sender is also queued when older deliveries are due: a sender that died (worker
+    stopped mid-run) left them leased, and its lease has run out; any later change sends
+    them."""
     from comptoir.webhooks.dispatch import webhooks_dispatch
 
     created = webhooks_dispatch()
-    if created:
+    if created or _deliveries_due():
         send_enqueue()
     return created
+
+
+def _deliveries_due() -> bool:
+    """Whether a pending delivery's try is due (the head of the pending index)."""
+    return WebhookDelivery.objects.filter(
+        status=DeliveryStatus.PENDING, next_attempt_at__lte=timezone.now()
+    ).exists()
 
 
 def _wakeup_schedule() -> None:

@@ -20,6 +20,10 @@ bodies older than it cares for). The timestamp header says when this try was mad
 A 2xx answer within the timeout is delivered. Anything else (another status, a redirect, which
 is not followed, a refused connection, a timeout) is retried after 1 minute, 5 minutes,
 30 minutes, 2 hours and 12 hours, then the delivery is failed; staff can send it again.
+
+What went wrong is stored as a code (``Problem``) and its detail (the answer's first characters,
+the redirect's target, the system's reason), not as a sentence: the sender runs in the worker's
+language, the log is read in each staff member's own (``problem_message``).
 """
 
 from __future__ import annotations
@@ -60,6 +64,11 @@ def _setting(name: str, default):
     return getattr(settings, name, default)
 
 
+def timeout_seconds() -> float:
+    """How long a receiver has to answer (``COMPTOIR_WEBHOOK_TIMEOUT``, 5 seconds)."""
+    return float(_setting("COMPTOIR_WEBHOOK_TIMEOUT", TIMEOUT_SECONDS))
+
+
 def delivery_body(delivery: WebhookDelivery) -> bytes:
     """The exact bytes POSTed (and signed) for a delivery; the same on every try."""
     body = {
@@ -89,11 +98,39 @@ def delivery_headers(delivery: WebhookDelivery, body: bytes, *, attempt: int) ->
     }
 
 
+class Problem:
+    """Why a try failed, as stored in ``WebhookDelivery.problem`` and ``WebhookAttempt.problem``."""
+
+    HTTP = "http"  # answered with a status other than 2xx or 3xx
+    REDIRECT = "redirect"  # answered with a redirect, which is not followed
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"  # refused, reset, unknown host, TLS failure, malformed answer
+    SWITCHED_OFF = "switched_off"  # not sent: the webhook was switched off meanwhile
+
+
+def problem_message(problem: str, *, status: int | None = None, detail: str = "") -> str:
+    """A failed try explained in the active language (empty when there was no problem)."""
+    if problem == Problem.HTTP:
+        return f"HTTP {status}" + (f": {detail}" if detail else "")
+    if problem == Problem.REDIRECT:
+        return _(
+            "HTTP %(status)s: redirected to %(location)s. Redirects are not followed: "
+            "register the final address."
+        ) % {"status": status, "location": detail or "?"}
+    if problem == Problem.TIMEOUT:
+        return _("No answer within %(seconds)s seconds.") % {"seconds": detail or "?"}
+    if problem == Problem.CONNECTION:
+        return _("The connection failed: %(reason)s") % {"reason": detail}
+    if problem == Problem.SWITCHED_OFF:
+        return _("Not sent: the webhook is switched off.")
+    return detail
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one try got: the status code (None without an answer), how long it took, and
-    why it failed (``problem``: "http", "timeout" or "connection"; ``detail``: the answer's
-    first characters or the system's reason)."""
+    why it failed (``problem``, one of ``Problem``; ``detail``: the answer's first characters,
+    the redirect's target, the timeout in seconds or the system's reason)."""
 
     status: int | None
     milliseconds: int
@@ -103,17 +140,6 @@ class Outcome:
     @property
     def delivered(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
-
-    def message(self, timeout: float) -> str:
-        """The error as the log shows it, in the active language (made here, not in the
-        sending threads, which do not share the request's language)."""
-        if self.problem == "http":
-            return f"HTTP {self.status}" + (f": {self.detail}" if self.detail else "")
-        if self.problem == "timeout":
-            return _("No answer within %(seconds)s seconds.") % {"seconds": f"{timeout:g}"}
-        if self.problem == "connection":
-            return _("The connection failed: %(reason)s") % {"reason": self.detail}
-        return ""
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -148,17 +174,20 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> O
             status = response.status
             if 200 <= status < 300:
                 return Outcome(status, elapsed())
-            return Outcome(status, elapsed(), "http", _excerpt(response))
+            return Outcome(status, elapsed(), Problem.HTTP, _excerpt(response))
     except urllib.error.HTTPError as error:
-        return Outcome(error.code, elapsed(), "http", _excerpt(error))
+        if 300 <= error.code < 400:
+            location = " ".join((error.headers.get("Location") or "").split())
+            return Outcome(error.code, elapsed(), Problem.REDIRECT, location)
+        return Outcome(error.code, elapsed(), Problem.HTTP, _excerpt(error))
     except TimeoutError:
-        return Outcome(None, elapsed(), "timeout")
+        return Outcome(None, elapsed(), Problem.TIMEOUT, f"{timeout:g}")
     except urllib.error.URLError as error:
         if isinstance(error.reason, TimeoutError):
-            return Outcome(None, elapsed(), "timeout")
-        return Outcome(None, elapsed(), "connection", str(error.reason))
+            return Outcome(None, elapsed(), Problem.TIMEOUT, f"{timeout:g}")
+        return Outcome(None, elapsed(), Problem.CONNECTION, str(error.reason))
     except (OSError, ValueError, http.client.HTTPException) as error:  # reset, malformed answer
-        return Outcome(None, elapsed(), "connection", str(error) or type(error).__name__)
+        return Outcome(None, elapsed(), Problem.CONNECTION, str(error) or type(error).__name__)
 
 
 def retry_delay(attempts: int) -> datetime.timedelta | None:
@@ -192,6 +221,7 @@ def _outcome_apply(
     delivery.last_attempt_at = at
     delivery.response_status = outcome.status
     delivery.response_ms = outcome.milliseconds
+    delivery.problem = outcome.problem
     delivery.error = error
     if outcome.delivered:
         delivery.status = DeliveryStatus.DELIVERED
@@ -211,6 +241,7 @@ OUTCOME_FIELDS = [
     "last_attempt_at",
     "response_status",
     "response_ms",
+    "problem",
     "error",
     "status",
     "delivered_at",
@@ -226,7 +257,7 @@ def deliveries_send(
 
     A switched-off webhook's deliveries are failed unsent, unless staff send one ``by_hand``
     (a test before switching it on, a delivery sent again)."""
-    timeout = float(_setting("COMPTOIR_WEBHOOK_TIMEOUT", TIMEOUT_SECONDS))
+    timeout = timeout_seconds()
     workers = max(1, int(_setting("COMPTOIR_WEBHOOK_CONCURRENCY", CONCURRENCY)))
     at = timezone.now()
     switched_off = [d for d in deliveries if not (d.webhook.is_active or by_hand)]
@@ -243,7 +274,7 @@ def deliveries_send(
             outcomes = list(pool.map(lambda r: post(*r, timeout=timeout), requests))
     attempts = []
     for delivery, outcome in zip(sending, outcomes, strict=True):
-        error = outcome.message(timeout)[:ERROR_LENGTH]
+        error = outcome.detail[:ERROR_LENGTH]
         _outcome_apply(delivery, outcome, error=error, at=at)
         attempts.append(
             WebhookAttempt(
@@ -251,6 +282,7 @@ def deliveries_send(
                 attempted_at=at,
                 response_status=outcome.status,
                 response_ms=outcome.milliseconds,
+                problem=outcome.problem,
                 error=error,
                 succeeded=outcome.delivered,
             )
@@ -258,8 +290,21 @@ def deliveries_send(
     for delivery in switched_off:
         delivery.status = DeliveryStatus.FAILED
         delivery.next_attempt_at = None
-        delivery.error = _("Not sent: the webhook is switched off.")
+        delivery.problem = Problem.SWITCHED_OFF
+        delivery.error = ""
     with transaction.atomic():
-        WebhookAttempt.objects.bulk_create(attempts)
-        WebhookDelivery.objects.bulk_update(list(deliveries), OUTCOME_FIELDS)
+        # A webhook deleted while its deliveries were in flight took them with it: their
+        # outcome has nowhere to go (and its tries no delivery to belong to). The lock keeps
+        # them until this is written.
+        still_there = set(
+            WebhookDelivery.objects.filter(id__in=[d.pk for d in deliveries])
+            .select_for_update()
+            .values_list("id", flat=True)
+        )
+        WebhookAttempt.objects.bulk_create(
+            [attempt for attempt in attempts if attempt.delivery_id in still_there]
+        )
+        WebhookDelivery.objects.bulk_update(
+            [d for d in deliveries if d.pk in still_there], OUTCOME_FIELDS
+        )
     return outcomes

@@ -1,5 +1,5 @@
-"""Writes to webhooks: create, update, delete (each with its event), send a test, send a
-delivery again.
+"""Writes to webhooks: create, update, switch on/off, delete, send a test, retry or send a
+delivery again; each writes its event with the staff member who asked.
 
 Every service validates all its fields first and raises one ``ValidationError`` keyed by field.
 The secret is never written into an event: only that it changed.
@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,7 +23,12 @@ from comptoir.core.actors import Actor
 from comptoir.core.events import changes_between, event_record
 from comptoir.core.models import Event
 from comptoir.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
-from comptoir.webhooks.runner import ACTIVE_CACHE_SECONDS, dispatch_enqueue, webhooks_active_forget
+from comptoir.webhooks.runner import (
+    ACTIVE_CACHE_SECONDS,
+    PRUNE_BATCH,
+    dispatch_enqueue,
+    webhooks_active_forget,
+)
 from comptoir.webhooks.sending import LEASE, deliveries_send
 from comptoir.webhooks.topics import TEST, TOPICS
 
@@ -118,8 +122,13 @@ def _fields_clean(*, name: str, url: str, topics: Iterable[str]) -> dict:
     return cleaned
 
 
-def _latest_event_id() -> int:
-    return Event.objects.aggregate(latest=Max("id"))["latest"] or 0
+def _start_at(webhook: Webhook, event: Event) -> None:
+    """Send the webhook the events after ``event`` (the one that created it or switched it on).
+
+    Its id, not the highest id seen: ids that no visible event holds (rolled back, or a fresh
+    sequence on PostgreSQL) would otherwise look to the dispatcher like events still to come."""
+    webhook.since_event_id = event.pk
+    Webhook.objects.filter(pk=webhook.pk).update(since_event_id=event.pk)
 
 
 def _catch_up_later() -> None:
@@ -157,18 +166,18 @@ def webhook_create(
         **cleaned,
         secret=secret,
         is_active=bool(is_active),
-        since_event_id=_latest_event_id(),
         created_by=actor.user,
         created_at=now,
         updated_at=now,
     )
-    event_record(
+    created = event_record(
         kind="webhook_created",
         actor=actor,
         object_type="webhook",
         object_id=webhook.pk,
         data={field: getattr(webhook, field) for field in TRACKED_FIELDS},
     )
+    _start_at(webhook, created)
     webhooks_active_forget()
     if webhook.is_active:
         _catch_up_later()
@@ -216,22 +225,49 @@ def webhook_update(
         return current
     fields = {**cleaned, "secret": new_secret, "updated_at": timezone.now()}
     switched_on = cleaned["is_active"] and not current.is_active
-    if switched_on:
-        fields["since_event_id"] = _latest_event_id()
     for field, value in fields.items():
         setattr(current, field, value)
     current.save(update_fields=list(fields))
     if secret_changed:
         changes["secret"] = {"changed": True}
-    event_record(
+    updated = event_record(
         kind="webhook_updated",
         actor=actor,
         object_type="webhook",
         object_id=current.pk,
         data={"changes": changes},
     )
+    if switched_on:
+        _start_at(current, updated)
     webhooks_active_forget()
     if switched_on:
+        _catch_up_later()
+    return current
+
+
+@transaction.atomic
+def webhook_active_set(*, webhook: Webhook, actor: Actor, is_active: bool) -> Webhook:
+    """Switch a webhook off (nothing is sent to it, its waiting deliveries fail unsent) or back
+    on (it is sent the changes from then on)."""
+    current = Webhook.objects.select_for_update().filter(pk=webhook.pk).first()
+    if current is None:
+        raise ValidationError(_("This webhook no longer exists."), code="gone")
+    is_active = bool(is_active)
+    if current.is_active == is_active:
+        return current
+    current.is_active, current.updated_at = is_active, timezone.now()
+    current.save(update_fields=["is_active", "updated_at"])
+    switched = event_record(
+        kind="webhook_updated",
+        actor=actor,
+        object_type="webhook",
+        object_id=current.pk,
+        data={"changes": {"is_active": {"before": not is_active, "after": is_active}}},
+    )
+    if is_active:
+        _start_at(current, switched)
+    webhooks_active_forget()
+    if is_active:
         _catch_up_later()
     return current
 
@@ -243,6 +279,11 @@ def webhook_delete(*, webhook: Webhook, actor: Actor) -> None:
     if current is None:
         return
     data = {"name": current.name, "url": current.url, "topics": current.topics}
+    # The log goes first, a batch at a time: a cascade from the webhook would load every
+    # delivery (a month of changes) into memory at once.
+    deliveries = WebhookDelivery.objects.filter(webhook_id=current.pk)
+    while ids := list(deliveries.values_list("id", flat=True)[:PRUNE_BATCH]):
+        WebhookDelivery.objects.filter(id__in=ids).delete()
     current.delete()
     event_record(
         kind="webhook_deleted",
@@ -255,9 +296,9 @@ def webhook_delete(*, webhook: Webhook, actor: Actor) -> None:
 
 
 def _send_now(delivery: WebhookDelivery) -> WebhookDelivery:
-    """Try a delivery now, in this request (a test or a delivery sent again by staff: they
-    wait for the answer, at most the timeout). A failed one waits for its retries as any
-    other, with a sender queued for them."""
+    """Try a delivery now, in this request (a test or a delivery retried by staff: they wait
+    for the answer, at most the timeout). A failed one waits for its retries as any other,
+    with a sender queued for them."""
     from comptoir.webhooks.runner import send_enqueue
 
     delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery.pk)
@@ -268,7 +309,8 @@ def _send_now(delivery: WebhookDelivery) -> WebhookDelivery:
 
 
 def webhook_test_send(*, webhook: Webhook, actor: Actor) -> WebhookDelivery:
-    """Send a test delivery (topic ``webhook.test``) now; it is tried once, not retried."""
+    """Send a test delivery (topic ``webhook.test``) now, even to a switched-off webhook; it is
+    tried once, not retried. The event says who sent it and what the receiver answered."""
     now = timezone.now()
     delivery = WebhookDelivery.objects.create(
         webhook=webhook,
@@ -287,16 +329,50 @@ def webhook_test_send(*, webhook: Webhook, actor: Actor) -> WebhookDelivery:
         next_attempt_at=now + LEASE,
         created_at=now,
     )
-    return _send_now(delivery)
+    delivery = _send_now(delivery)
+    event_record(
+        kind="webhook_tested",
+        actor=actor,
+        object_type="webhook",
+        object_id=webhook.pk,
+        data={
+            "delivery": str(delivery.uuid),
+            "delivered": delivery.status == DeliveryStatus.DELIVERED,
+            "response_status": delivery.response_status,
+        },
+    )
+    return delivery
 
 
 def delivery_redeliver(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDelivery:
-    """Send a delivery again now, with the same id and body; failing, it is retried as a new
-    one would be. Its earlier tries stay in its log."""
+    """Try a delivery now, with the same id and body; its earlier tries stay in its log.
+
+    One still waiting for a retry is retried now: that try counts among its attempts and the
+    schedule goes on from there. One delivered or failed is sent again as a new one would be:
+    its attempts start again from nought, with the whole retry schedule."""
     now = timezone.now()
-    updated = WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now + LEASE, delivered_at=None
-    )
-    if not updated:
-        raise ValidationError(_("This delivery no longer exists."), code="gone")
+    with transaction.atomic():
+        current = (
+            WebhookDelivery.objects.select_for_update()
+            .filter(pk=delivery.pk)
+            .values("status", "attempts", "webhook_id", "uuid", "topic")
+            .first()
+        )
+        if current is None:
+            raise ValidationError(_("This delivery no longer exists."), code="gone")
+        retry = current["status"] == DeliveryStatus.PENDING
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.PENDING,
+            attempts=current["attempts"] if retry else 0,
+            # Leased: a sender running meanwhile leaves it to this request.
+            next_attempt_at=now + LEASE,
+            delivered_at=None,
+        )
+        event_record(
+            kind="webhook_delivery_retried" if retry else "webhook_delivery_resent",
+            actor=actor,
+            object_type="webhook",
+            object_id=current["webhook_id"],
+            data={"delivery": str(current["uuid"]), "topic": current["topic"]},
+        )
     return _send_now(delivery)

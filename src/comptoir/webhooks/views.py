@@ -1,5 +1,6 @@
-"""The webhooks screens: the list, create, a webhook's page (its secret, a test, its deliveries
-log), edit, delete, and one delivery with its tries and a button to send it again.
+"""The webhooks screens: the list, create, a webhook's page (its secret, a test, switch off/on,
+its deliveries log with "retry now"), edit, delete, and one delivery with its tries and a
+button to retry it or send it again.
 
 Views only read the request, call one selector or service and render; a service's refusal comes
 back as a form error next to its field.
@@ -28,9 +29,10 @@ from comptoir.webhooks.selectors import (
     webhook_get,
     webhooks_list,
 )
-from comptoir.webhooks.sending import delivery_body
+from comptoir.webhooks.sending import MAX_ATTEMPTS, delivery_body, problem_message
 from comptoir.webhooks.services import (
     delivery_redeliver,
+    webhook_active_set,
     webhook_create,
     webhook_delete,
     webhook_test_send,
@@ -70,7 +72,10 @@ def _outcome_message(request: HttpRequest, delivery: WebhookDelivery) -> None:
             % {"status": delivery.response_status, "ms": delivery.response_ms},
         )
     else:
-        messages.error(request, _("Not delivered: %(error)s") % {"error": delivery.error or "?"})
+        error = problem_message(
+            delivery.problem, status=delivery.response_status, detail=delivery.error
+        )
+        messages.error(request, _("Not delivered: %(error)s") % {"error": error or "?"})
 
 
 @require_GET
@@ -149,6 +154,26 @@ def webhook_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+def webhook_active(request: HttpRequest, pk: int) -> HttpResponse:
+    """Switch a webhook off (``is_active=0``) or back on (``is_active=1``)."""
+    webhook = _webhook(pk)
+    is_active = request.POST.get("is_active") == "1"
+    try:
+        webhook = webhook_active_set(
+            webhook=webhook, actor=actor_from_request(request), is_active=is_active
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("webhooks:list")
+    if webhook.is_active:
+        message = _("Webhook “%(name)s” switched on: changes from now on are sent to it.")
+    else:
+        message = _("Webhook “%(name)s” switched off: nothing is sent to it until it is back on.")
+    messages.success(request, message % {"name": webhook.name})
+    return redirect("webhooks:detail", pk=webhook.pk)
+
+
+@require_POST
 def webhook_test(request: HttpRequest, pk: int) -> HttpResponse:
     """Send a test delivery now and say how the receiver answered."""
     webhook = _webhook(pk)
@@ -170,6 +195,7 @@ def delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "attempts": delivery_attempts(delivery=delivery),
             "body": json.dumps(body, indent=2, ensure_ascii=False),
             "topic_labels": TOPIC_LABELS,
+            "max_attempts": 1 if delivery.is_test else MAX_ATTEMPTS,
         },
     )
 
@@ -183,4 +209,7 @@ def delivery_redeliver_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
         return redirect("webhooks:list")
     _outcome_message(request, delivery)
+    # "Retry now" in a webhook's log comes back to the log; the delivery's page to itself.
+    if request.POST.get("back") == "log":
+        return redirect("webhooks:detail", pk=delivery.webhook_id)
     return redirect("webhooks:delivery", pk=delivery.pk)
