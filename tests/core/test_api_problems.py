@@ -3,6 +3,8 @@ language, strict bodies, a body size limit, 404 and 405 as problems, and an Open
 that says all of this. The token endpoints (/api/v1/tokens) are the subjects: they are always
 there."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.utils import translation
@@ -245,3 +247,120 @@ def test_the_storefront_api_has_its_own_document(client):
     assert response.status_code == 200
     assert response.json()["openapi"].startswith("3.1")
     assert response.json()["info"]["title"] == "Comptoir storefront API"
+
+
+# -------------------------------------------------------------------------------------------------
+# Every operation of the document, whoever added it: who may call it
+# -------------------------------------------------------------------------------------------------
+
+WRITES = {"post", "put", "patch", "delete"}
+
+
+def _operations() -> list[tuple[str, str]]:
+    from comptoir.api import api
+
+    document = api.get_openapi_schema()
+    return [
+        (method, path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in WRITES | {"get"}
+    ]
+
+
+def _call(client, method: str, path: str, **headers):
+    # Every path parameter is an id or a name: "1" fills any of them. Authentication comes
+    # before the parameters and the body are read, so neither needs to be right.
+    url = re.sub(r"\{[^}]+\}", "1", path)
+    if method == "get":
+        return client.get(url, HTTP_ACCEPT_LANGUAGE="en", **headers)
+    return getattr(client, method)(
+        url, "{}", content_type=JSON, HTTP_ACCEPT_LANGUAGE="en", **headers
+    )
+
+
+def _written() -> tuple[int, int]:
+    from comptoir.core.models import Event
+
+    return Event.objects.count(), ApiToken.objects.count()
+
+
+@pytest.mark.parametrize(("method", "path"), _operations())
+def test_every_operation_refuses_anonymous_and_wrong_tokens(client, actor, method, path):
+    _, raw = api_token_create(name="Revoked", actor=actor)
+    ApiToken.objects.update(revoked_at="2025-01-01T00:00:00Z")
+    before = _written()
+    for headers in ({}, {"HTTP_AUTHORIZATION": "Bearer cpt_wrong"}, bearer_of(raw)):
+        response = _call(client, method, path, **headers)
+        assert response.status_code == 401, (method, path, headers)
+        assert response["Content-Type"] == PROBLEM
+        assert response.json()["type"] == "urn:comptoir:problem:unauthenticated"
+    assert _written() == before
+
+
+@pytest.mark.parametrize(("method", "path"), [op for op in _operations() if op[0] in WRITES])
+def test_every_write_refuses_a_read_only_token(client, actor, method, path):
+    _, raw = api_token_create(name="Reporting", actor=actor, read_only=True)
+    before = _written()
+    response = _call(client, method, path, **bearer_of(raw))
+    assert response.status_code == 403, (method, path)
+    assert response.json() == {
+        "type": "urn:comptoir:problem:read-only-token",
+        "title": "This API token is read-only.",
+        "status": 403,
+        "detail": "Create a token that may write to make changes.",
+    }
+    assert _written() == before
+
+
+def bearer_of(raw: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+# What no answer may carry: a password, a password's hash, a token's hash.
+SECRET_PROPERTIES = {"password", "password_hash", "key_hash", "token_hash", "secret_hash"}
+
+
+def test_no_response_schema_carries_a_password_or_a_hash():
+    from comptoir.api import api
+
+    schemas = api.get_openapi_schema()["components"]["schemas"]
+    leaks = {
+        (name, prop)
+        for name, schema in schemas.items()
+        for prop in schema.get("properties", {})
+        if prop in SECRET_PROPERTIES
+    }
+    assert leaks == set()
+
+
+def test_every_json_body_refuses_unknown_fields_at_every_depth():
+    from comptoir.api import api
+
+    document = api.get_openapi_schema()
+    schemas = document["components"]["schemas"]
+
+    def objects(node, seen: set[str]) -> set[str]:
+        if isinstance(node, dict):
+            name = node.get("$ref", "").rsplit("/", 1)[-1]
+            if name and name not in seen:
+                seen.add(name)
+                objects(schemas[name], seen)
+            for value in node.values():
+                objects(value, seen)
+        elif isinstance(node, list):
+            for value in node:
+                objects(value, seen)
+        return seen
+
+    bodies = [
+        (method, path, operation["requestBody"]["content"][JSON])
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if JSON in operation.get("requestBody", {}).get("content", {})
+    ]
+    assert len(bodies) >= 15
+    for method, path, body in bodies:
+        for name in objects(body, set()):
+            if schemas[name].get("type") == "object":
+                assert schemas[name].get("additionalProperties") is False, (method, path, name)

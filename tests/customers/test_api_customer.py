@@ -73,6 +73,8 @@ ENDPOINTS = [
     ("delete", "/{id}", None),
     ("post", "/{id}/block", {"reason": "Chargebacks"}),
     ("post", "/{id}/unblock", None),
+    ("put", "/{id}/login", {"enabled": False}),
+    ("post", "/{id}/convert-guest", None),
     ("post", "/{id}/merge", {"duplicate_id": 1}),
     ("get", "/{id}/personal-data", None),
     ("get", "/{id}/consents", None),
@@ -432,6 +434,65 @@ def test_block_needs_a_reason_in_both_languages(api, make_customer):
     assert "reason" in field_errors(api.post(f"/{customer.pk}/block", {}))
     assert "until" in field_errors(api.post(f"/{customer.pk}/block", {"reason": "x", "until": 1}))
     assert not Customer.objects.get(pk=customer.pk).is_blocked
+
+
+# -------------------------------------------------------------------------------------------------
+# Login and guest conversion
+# -------------------------------------------------------------------------------------------------
+
+
+def test_login_disable_then_enable(api, make_customer, staff_user):
+    customer = make_customer()
+    response = api.put(f"/{customer.pk}/login", {"enabled": False})
+    assert response.json() == {"enabled": False, "changed": True}
+    assert Customer.objects.get(pk=customer.pk).is_enabled is False
+    _assert_api_event(_events(customer.pk, "customer_disabled")[0], staff_user)
+    assert api.put(f"/{customer.pk}/login", {"enabled": False}).json()["changed"] is False
+    assert len(_events(customer.pk, "customer_disabled")) == 1
+    assert api.put(f"/{customer.pk}/login", {"enabled": True}).json() == {
+        "enabled": True,
+        "changed": True,
+    }
+    assert api.get(f"/{customer.pk}").json()["is_enabled"] is True
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [({}, "missing"), ({"enabled": "maybe"}, "bool_parsing"), ({"enabled": True, "x": 1}, None)],
+)
+def test_login_validation(api, make_customer, body, code):
+    customer = make_customer()
+    response = api.put(f"/{customer.pk}/login", body)
+    errors = assert_problem(response, 400, "invalid-request")["errors"]
+    assert errors[0]["field"] == ("x" if code is None else "enabled")
+    assert errors[0]["code"] == (code or "extra_forbidden")
+    assert Customer.objects.get(pk=customer.pk).is_enabled is True
+
+
+def test_convert_guest_folds_the_other_guests(api, make_customer, staff_user):
+    guest = make_customer(is_guest=True, email="luc@example.com", first_name="Luc")
+    other = make_customer(is_guest=True, email="LUC@example.com", phone="0611223344")
+    response = api.post(f"/{guest.pk}/convert-guest")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["merged_guest_ids"] == [other.pk]
+    assert body["customer"]["id"] == guest.pk and body["customer"]["is_guest"] is False
+    assert body["customer"]["phone"] == "+33611223344"
+    assert not Customer.objects.filter(pk=other.pk).exists()
+    _assert_api_event(_events(guest.pk, "guest_converted")[0], staff_user)
+    assert_problem(api.post(f"/{guest.pk}/convert-guest"), 409, "not-guest")
+
+
+def test_convert_guest_refusals_in_both_languages(api, make_customer):
+    taken = make_customer(email="ana@example.com")
+    guest = make_customer(is_guest=True, email="ana@example.com")
+    body = assert_problem(api.post(f"/{guest.pk}/convert-guest"), 409, "email-taken")
+    assert body["existing_customer_id"] == taken.pk
+    assert "merge this guest" in body["title"]
+    nameless = make_customer(is_guest=True, email="")
+    french = api.in_language("fr").post(f"/{nameless.pk}/convert-guest")
+    assert "sans adresse e-mail" in assert_problem(french, 409, "no-email")["title"]
+    assert Customer.objects.filter(is_guest=True).count() == 2
 
 
 # -------------------------------------------------------------------------------------------------

@@ -38,6 +38,9 @@ from comptoir.customers.api_schemas import (
     DeletedOut,
     DeleteModeName,
     EventPageOut,
+    GuestConversionOut,
+    LoginIn,
+    LoginOut,
     MergeIn,
     NoteIn,
     NoteOut,
@@ -77,6 +80,8 @@ from comptoir.customers.services import (
     customer_create_full,
     customer_delete,
     customer_edit,
+    customer_enabled_set,
+    customer_guest_convert,
     customer_merge,
     customer_note_set,
     customer_personal_data_export,
@@ -421,6 +426,73 @@ def unblock_customer(request: HttpRequest, customer_id: int):
             raise _as_conflict(error, "not-blocked") from None
         raise
     return _customer(customer_id)
+
+
+@router.put(
+    "/{int:customer_id}/login",
+    response={200: LoginOut, **WRITE_ERRORS},
+    operation_id="customer_login_set",
+    summary="Allow or refuse the customer's login",
+    description=(
+        "`enabled: false` stops the customer from logging in to the shop (a blocked customer "
+        "can still log in, but not order). Setting the state it already has changes nothing "
+        "(`changed: false`)."
+    ),
+)
+def set_login(request: HttpRequest, customer_id: int, payload: LoginIn):
+    customer = _customer(customer_id)
+    changed = customer_enabled_set(
+        customer=customer, enabled=payload.enabled, actor=api_actor(request)
+    )
+    return {"enabled": customer.is_enabled, "changed": changed}
+
+
+# A refusal of the guest conversion is about the customer's state: its code -> problem type.
+_CONVERSION_CONFLICTS = {
+    "not_guest": "not-guest",
+    "no_email": "no-email",
+    "duplicate": "email-taken",
+}
+
+
+@router.post(
+    "/{int:customer_id}/convert-guest",
+    response={200: GuestConversionOut, 409: ProblemOut, **WRITE_ERRORS},
+    operation_id="customer_guest_convert",
+    summary="Turn a guest into a registered customer",
+    description=(
+        "The other guests with the same e-mail are folded into it (orders, carts, addresses, "
+        "...); it gets no password: the message with a link to choose one is put in the "
+        "outbox, in the customer's language. Refused with 409: `not-guest` (already "
+        "registered), `no-email` (a guest without an e-mail address), `email-taken` (a "
+        "registered customer has this e-mail: merge the guest into it, its id is "
+        "`existing_customer_id`)."
+    ),
+)
+def convert_guest(request: HttpRequest, customer_id: int):
+    customer = _customer(customer_id)
+    try:
+        conversion = customer_guest_convert(customer=customer, actor=api_actor(request))
+    except ValidationError as error:
+        codes = (
+            [item.code for item in error.error_list]
+            if not hasattr(error, "error_dict")
+            else [item.code for items in error.error_dict.values() for item in items]
+        )
+        slug = next((_CONVERSION_CONFLICTS[c] for c in codes if c in _CONVERSION_CONFLICTS), None)
+        if slug is None:
+            raise
+        existing = getattr(error, "existing_customer_id", None)
+        raise Problem(
+            status=409,
+            slug=slug,
+            title=" ".join(error.messages),
+            extra={"existing_customer_id": existing} if existing else None,
+        ) from None
+    return {
+        "customer": _customer(customer_id),
+        "merged_guest_ids": conversion.merged_guest_ids,
+    }
 
 
 @router.post(

@@ -234,6 +234,18 @@ class EventPageOut(Schema):
     previous: str | None = Field(description="Newer events; null at the newest.")
 
 
+class LoginOut(Schema):
+    enabled: bool = Field(description="Whether the customer may log in to the shop now.")
+    changed: bool = Field(description="False when the login already was in that state.")
+
+
+class GuestConversionOut(Schema):
+    customer: CustomerOut
+    merged_guest_ids: list[int] = Field(
+        description="The other guests with the same e-mail, folded into this customer (gone)."
+    )
+
+
 class DeletedOut(Schema):
     id: int
     mode: DeleteModeName
@@ -414,6 +426,10 @@ class CustomerPatchIn(StrictSchema):
             "is refused with 409 and what changed."
         ),
     )
+
+
+class LoginIn(StrictSchema):
+    enabled: bool = Field(description="true: may log in to the shop; false: may not.")
 
 
 class BlockIn(StrictSchema):
