@@ -19,6 +19,7 @@ print(json.dumps({
     "session_secure": settings.SESSION_COOKIE_SECURE,
     "csrf_secure": settings.CSRF_COOKIE_SECURE,
     "ssl_redirect": settings.SECURE_SSL_REDIRECT,
+    "redirect_exempt": settings.SECURE_REDIRECT_EXEMPT,
     "hosts": settings.ALLOWED_HOSTS,
     "language": settings.LANGUAGE_CODE,
     "hasher": settings.PASSWORD_HASHERS[0],
@@ -58,6 +59,14 @@ def test_production_defaults_when_debug_is_off(tmp_path):
     assert values["hosts"] == ["shop.example.com"]
     assert values["language"] == "en"
     assert values["hasher"].endswith("Argon2PasswordHasher")
+    # WooCommerce's OAuth 1.0a over plain HTTP would break on a redirect (decision 0011).
+    assert values["redirect_exempt"] == ["^wp-json/"]
+
+
+def test_the_woocommerce_api_can_be_redirected_to_https_too(tmp_path):
+    result = settings_with(tmp_path, SECRET_KEY="x" * 50, SECURE_SSL_REDIRECT_WP_JSON="1")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["redirect_exempt"] == []
 
 
 def test_secret_key_is_required_without_debug(tmp_path):

@@ -233,6 +233,11 @@ if not DEBUG and not TESTING:
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # WooCommerce clients may sign with OAuth 1.0a over plain HTTP, as WooCommerce allows: the
+    # secret never travels, and a redirect would break the signature (Basic auth, which sends
+    # the secret, is refused there over HTTP). Set SECURE_SSL_REDIRECT_WP_JSON=1 to redirect too.
+    if not env_bool("SECURE_SSL_REDIRECT_WP_JSON"):
+        SECURE_REDIRECT_EXEMPT = [r"^wp-json/"]
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
