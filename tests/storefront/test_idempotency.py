@@ -121,11 +121,6 @@ def test_the_same_key_with_another_order_is_refused(api, change):
     assert written() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="New message: its French is added when the lead refreshes the catalogues "
-    "(see /tmp/apidoc/storefront-fr.po); remove this marker then.",
-)
 def test_the_reused_key_refusal_is_said_in_french(api):
     place(api, body())
     response = place(api, body(email="autre@example.com"), lang="fr")
