@@ -426,7 +426,7 @@ def test_the_log_in_french(staff_client, make_webhook, receiver):
     _log_with_three_deliveries(webhook, receiver)
     text = html(staff_client.get(f"/webhooks/{webhook.pk}/", **FR))
     assert '<html lang="fr"' in text
-    assert "Livrée" in text and "Échec" in text and "Modifier" in text and "Supprimer" in text
+    assert "Livré<" in text and "Échec" in text and "Modifier" in text and "Supprimer" in text
     assert "HTTP 500: ERP down" in text
 
 
