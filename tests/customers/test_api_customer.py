@@ -13,6 +13,7 @@ from django.utils import timezone
 from comptoir.core.models import Event
 from comptoir.customers.models import ConsentRecord, Customer, Title
 from comptoir.customers.services import customer_block, customer_update
+from comptoir.groups.models import Group
 from comptoir.staff.services import api_token_create, api_token_revoke
 from tests.customers.test_api_support import (  # noqa: F401  (fixtures)
     Api,
@@ -185,6 +186,34 @@ def test_get_shows_every_public_field_and_no_secret(api, make_customer, vip_grou
     text = response.content.decode()
     assert "password" not in body and "argon2" not in text and "s3cret" not in text
     assert Customer.objects.get(pk=customer.pk).password  # there was a hash to leak
+
+
+def test_get_and_list_show_the_same_customer_in_the_request_language(
+    api, make_customer, default_group, actor, django_assert_num_queries
+):
+    title = Title.objects.create(name_fr="Mme", name_en="Ms", gender="female")
+    club = Group.objects.create(name_fr="Club des amis", name_en="Friends club")
+    customer = make_customer(groups=[club], tags=["zèbre", "Alpha", "beta"], title=title)
+    customer_block(customer=customer, reason="Unpaid", actor=actor)
+    french = api.in_language("fr")
+    body = french.get(f"/{customer.pk}").json()
+    assert body["title"] == {"id": title.pk, "name": "Mme"}
+    assert body["default_group"] == {"id": default_group.pk, "name": default_group.name_fr}
+    assert body["groups"] == [
+        {"id": default_group.pk, "name": default_group.name_fr},
+        {"id": club.pk, "name": "Club des amis"},
+    ]
+    assert body["tags"] == ["Alpha", "beta", "zèbre"]  # by name, ignoring case and accents
+    assert body["blocked_by"] == {"id": actor.user.pk, "name": "Marie Curie"}
+    assert body["average_order"] == "0"
+    listed = french.get("", {"limit": 250}).json()["results"]
+    assert [row for row in listed if row["id"] == customer.pk] == [body]
+    # The token (its last-used time was written by the first call), the customer, its groups,
+    # its tags.
+    with django_assert_num_queries(4):
+        english = api.get(f"/{customer.pk}").json()
+    assert english["groups"][1]["name"] == "Friends club"
+    assert english["title"]["name"] == "Ms"
 
 
 def test_deleted_customer_is_hidden_unless_asked(api, make_customer):

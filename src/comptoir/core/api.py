@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled
 from ninja.errors import ValidationError as RequestValidationError
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,15 @@ class StrictSchema(Schema):
     """An input body: unknown fields are refused rather than silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class OutputSchema(BaseModel):
+    """An output built from plain data (the dicts and lists a selector returns), not from model
+    objects. The handler returns the validated instance and ninja only dumps it.
+
+    For the hot outputs: ninja's ``Schema`` reads every field of every object, nested ones too,
+    through its per-attribute getter (a page of 100 customers: ~17 ms); pydantic validating
+    dicts does the same checks in ~3 ms. The OpenAPI document is the same."""
 
 
 class Problem(Exception):

@@ -62,7 +62,8 @@ from comptoir.customers.selectors.api import (
     customer_events,
     customer_for_api,
     customer_keyset_columns,
-    customers_in_order,
+    customer_row,
+    customer_rows,
     events_in_order,
     keyset_page,
     timeline_keyset_columns,
@@ -115,6 +116,14 @@ def _customer(customer_id: int, *, include_deleted: bool = False) -> Customer:
     if customer is None:
         raise not_found(_("There is no customer #%(id)s.") % {"id": customer_id})
     return customer
+
+
+def _customer_out(customer_id: int, *, include_deleted: bool = False) -> CustomerOut:
+    """The customer as the API answers it, read as plain values (``customer_row``)."""
+    row = customer_row(pk=customer_id, include_deleted=include_deleted)
+    if row is None:
+        raise not_found(_("There is no customer #%(id)s.") % {"id": customer_id})
+    return CustomerOut.model_validate(row)
 
 
 def _field_problem(field: str, message: str, code: str = "invalid") -> Problem:
@@ -242,11 +251,11 @@ def list_customers(request: HttpRequest, params: Query[CustomerListQuery]):
         position=position,
         backward=backward,
     )
-    return {
-        "results": customers_in_order(page.ids),
+    return CustomerPageOut(
+        results=customer_rows(page.ids),
         **_links(request, page, scope),
-        "count": queryset.count() if params.count else None,
-    }
+        count=queryset.count() if params.count else None,
+    )
 
 
 @router.get(
@@ -261,7 +270,7 @@ def list_customers(request: HttpRequest, params: Query[CustomerListQuery]):
     ),
 )
 def get_customer(request: HttpRequest, customer_id: int, include_deleted: bool = False):
-    return _customer(customer_id, include_deleted=include_deleted)
+    return _customer_out(customer_id, include_deleted=include_deleted)
 
 
 @router.post(
@@ -320,7 +329,7 @@ def create_customer(request: HttpRequest, payload: CustomerCreateIn):
         if existing is not None:
             error.problem_extra = {"existing_customer_id": existing}
         raise
-    return Status(201, _customer(customer.pk))
+    return Status(201, _customer_out(customer.pk))
 
 
 @router.patch(
@@ -361,7 +370,7 @@ def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPat
         raise _as_conflict(
             error, "stale", changed=error.changed, current_version=current.first()
         ) from None
-    return _customer(customer_id)
+    return _customer_out(customer_id)
 
 
 @router.delete(
@@ -407,7 +416,7 @@ def block_customer(request: HttpRequest, customer_id: int, payload: BlockIn):
         if _refusal_code(error) == "already_blocked":
             raise _as_conflict(error, "already-blocked") from None
         raise
-    return _customer(customer_id)
+    return _customer_out(customer_id)
 
 
 @router.post(
@@ -425,7 +434,7 @@ def unblock_customer(request: HttpRequest, customer_id: int):
         if _refusal_code(error) == "not_blocked":
             raise _as_conflict(error, "not-blocked") from None
         raise
-    return _customer(customer_id)
+    return _customer_out(customer_id)
 
 
 @router.put(
@@ -490,7 +499,7 @@ def convert_guest(request: HttpRequest, customer_id: int):
             extra={"existing_customer_id": existing} if existing else None,
         ) from None
     return {
-        "customer": _customer(customer_id),
+        "customer": _customer_out(customer_id),
         "merged_guest_ids": conversion.merged_guest_ids,
     }
 
@@ -534,7 +543,7 @@ def merge_customer(request: HttpRequest, customer_id: int, payload: MergeIn):
         if _refusal_code(error) == "stale":
             raise _as_conflict(error, "stale") from None
         raise
-    return _customer(customer_id)
+    return _customer_out(customer_id)
 
 
 @router.get(

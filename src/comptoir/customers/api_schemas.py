@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from ninja import Field, Schema
 from pydantic import StringConstraints
 
-from comptoir.core.api import StrictSchema
+from comptoir.core.api import OutputSchema, StrictSchema
 from comptoir.customers.forms.detail import NOTE_MAX_LENGTH
 from comptoir.customers.models import Channel
 from comptoir.customers.selectors.api import MAX_ID
@@ -41,22 +41,22 @@ def _staff_ref(user) -> dict[str, Any] | None:
     return {"id": user.pk, "name": user.get_full_name() or user.get_username()}
 
 
-class NamedRef(Schema):
+class NamedRef(OutputSchema):
     id: int
     name: str = Field(description="In the request's language.")
 
 
-class StaffRef(Schema):
+class StaffRef(OutputSchema):
     id: int
     name: str = Field(description="The staff member's full name, or username.")
 
 
-class ConsentState(Schema):
+class ConsentState(OutputSchema):
     granted: bool
     changed_at: datetime.datetime | None = Field(description="When it last changed.")
 
 
-class ConsentsOut(Schema):
+class ConsentsOut(OutputSchema):
     newsletter: ConsentState
     partner_offers: ConsentState
     sms: ConsentState
@@ -72,7 +72,9 @@ def consents_of(customer) -> dict[str, dict[str, Any]]:
     }
 
 
-class CustomerOut(Schema):
+# Validated from the plain rows of ``selectors.api.customer_rows`` (its docstring is the
+# OpenAPI description).
+class CustomerOut(OutputSchema):
     """A customer, as the API shows it."""
 
     id: int
@@ -120,36 +122,8 @@ class CustomerOut(Schema):
     anonymised_at: datetime.datetime | None
     version: int = Field(description="Changes with every update; send it back to PATCH safely.")
 
-    @staticmethod
-    def resolve_title(obj) -> dict[str, Any] | None:
-        return {"id": obj.title.pk, "name": obj.title.name} if obj.title_id else None
 
-    @staticmethod
-    def resolve_country(obj) -> str:
-        return str(obj.country.code) if obj.country else ""
-
-    @staticmethod
-    def resolve_blocked_by(obj) -> dict[str, Any] | None:
-        return _staff_ref(obj.blocked_by) if obj.blocked_by_id else None
-
-    @staticmethod
-    def resolve_default_group(obj) -> dict[str, Any]:
-        return {"id": obj.default_group.pk, "name": obj.default_group.name}
-
-    @staticmethod
-    def resolve_groups(obj) -> list[dict[str, Any]]:
-        return [{"id": group.pk, "name": group.name} for group in obj.groups.all()]
-
-    @staticmethod
-    def resolve_tags(obj) -> list[str]:
-        return [tag.name for tag in obj.tags.all()]
-
-    @staticmethod
-    def resolve_consents(obj) -> dict[str, dict[str, Any]]:
-        return consents_of(obj)
-
-
-class CustomerPageOut(Schema):
+class CustomerPageOut(OutputSchema):
     results: list[CustomerOut]
     next: str | None = Field(description="The next page's URL; null on the last page.")
     previous: str | None = Field(description="The previous page's URL; null on the first page.")

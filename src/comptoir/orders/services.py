@@ -133,8 +133,12 @@ def order_record(
         customer = customer_create(
             actor=actor, first_name=first_name, last_name=last_name, email=email, is_guest=True
         )
+    # Only the customer's row is locked (OF self): locking its default group's row too would
+    # make every checkout of that group, most of the shop's, wait for the one before to commit.
     customer = (
-        Customer.objects.select_for_update().select_related("default_group").get(pk=customer.pk)
+        Customer.objects.select_for_update(of=("self",))
+        .select_related("default_group")
+        .get(pk=customer.pk)
     )
     if customer.is_blocked:
         raise CustomerBlockedError(customer)

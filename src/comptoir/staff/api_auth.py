@@ -7,10 +7,12 @@ After authentication ``request.auth`` is the staff ``User``, and ``request.api_t
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja.errors import AuthenticationError
@@ -26,22 +28,26 @@ from comptoir.staff.services import api_token_hash, api_token_touch
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+@functools.cache
+def _live_tokens() -> QuerySet[ApiToken]:
+    """Tokens that may call, with their staff member. Built once: every request looks one up,
+    and setting the query up costs more than running it; each lookup filters a copy."""
+    return ApiToken.objects.select_related("user").filter(
+        revoked_at__isnull=True, user__is_active=True, user__is_staff=True
+    )
+
+
 def api_token_find(*, raw: str) -> ApiToken | None:
     """The live token behind ``raw``, with its staff member; None when unknown, revoked, or when
     its staff member has been deactivated or is no longer staff."""
     raw = raw.strip()
     if not raw or len(raw) > 200:
         return None
-    return (
-        ApiToken.objects.select_related("user")
-        .filter(
-            key_hash=api_token_hash(raw),
-            revoked_at__isnull=True,
-            user__is_active=True,
-            user__is_staff=True,
-        )
-        .first()
-    )
+    # By the hash's unique index; get() rather than first(), whose ORDER BY only costs time.
+    try:
+        return _live_tokens().get(key_hash=api_token_hash(raw))
+    except ApiToken.DoesNotExist:
+        return None
 
 
 def _refuse_writes_if_read_only(request: HttpRequest, token: ApiToken) -> None:
@@ -107,11 +113,12 @@ class TokenRateThrottle(BaseThrottle):
     """Each token gets its own budget per minute (``ApiToken.requests_per_minute``); staff
     sessions are not throttled.
 
-    A fixed window per clock minute, counted with the cache's atomic ``add`` + ``incr``: one
-    round trip a request, no per-request state on this shared instance (so it is safe under
-    threads), and shared between workers when the cache is (Redis; the default local-memory
-    cache counts per process, see docs/operations.md). The price of a fixed window: a client
-    may fit up to twice its budget across a minute's boundary."""
+    A fixed window per clock minute, counted with the cache's atomic ``incr`` (``add`` starts
+    the window's count): one cache call a request but the first of each minute, no
+    per-request state on this shared instance (so it is safe under threads), and shared
+    between workers when the cache is (Redis; the default local-memory cache counts per
+    process, see docs/operations.md). The price of a fixed window: a client may fit up to
+    twice its budget across a minute's boundary."""
 
     cache_format = "api-rate-%(token)s-%(window)s"
     window = 60
@@ -123,14 +130,12 @@ class TokenRateThrottle(BaseThrottle):
             return True
         now = self.timer()
         key = self.cache_format % {"token": token.pk, "window": int(now // self.window)}
-        # Kept a little longer than the window, so a slow request still finds its count.
-        if cache.add(key, 1, timeout=self.window + 5):
-            return token.requests_per_minute >= 1
         try:
             count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=self.window + 5)
-            count = 1
+        except ValueError:  # the window's first request: start its count
+            # Kept a little longer than the window, so a slow request still finds its count;
+            # when another request has just started it, count on from there.
+            count = 1 if cache.add(key, 1, timeout=self.window + 5) else cache.incr(key)
         return count <= token.requests_per_minute
 
     def wait(self) -> float:

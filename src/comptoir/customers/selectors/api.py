@@ -20,16 +20,25 @@ import json
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.db.models import F, FloatField, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Cast
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from comptoir.core.models import Event
-from comptoir.customers.models import Address, ConsentRecord, Customer, Tag
+from comptoir.customers.models import (
+    Address,
+    Channel,
+    ConsentRecord,
+    Customer,
+    Membership,
+    Tag,
+)
 from comptoir.groups.models import Group
 
 # The largest id the databases store (a signed 64-bit integer); larger ones cannot exist.
@@ -329,6 +338,152 @@ def customers_for_api() -> QuerySet[Customer]:
     )
 
 
+# The customer's own columns the API shows as they are stored.
+_SHOWN_COLUMNS = (
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "mobile",
+    "birthday",
+    "language",
+    "company",
+    "siret",
+    "ape_code",
+    "vat_number",
+    "website",
+    "social_accounts",
+    "external_id",
+    "is_guest",
+    "is_enabled",
+    "is_blocked",
+    "blocked_reason",
+    "blocked_at",
+    "is_tax_exempt",
+    "tax_exemption_ref",
+    "note",
+    "orders_count",
+    "invalid_orders_count",
+    "total_spent",
+    "first_order_at",
+    "last_order_at",
+    "last_visit_at",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "anonymised_at",
+    "version",
+)
+# Read beside them and shaped into the nested objects: the country code, the title, the default
+# group and who blocked the customer (joined in the same query), the consents.
+_SHAPED_COLUMNS = (
+    "country",
+    "title_id",
+    "title__name_fr",
+    "title__name_en",
+    "default_group_id",
+    "default_group__name_fr",
+    "default_group__name_en",
+    "blocked_by_id",
+    "blocked_by__username",
+    "blocked_by__first_name",
+    "blocked_by__last_name",
+    *Channel.values,
+    *(f"{channel}_at" for channel in Channel.values),
+)
+_CHANNELS = tuple((channel, f"{channel}_at") for channel in Channel.values)
+_CENT = Decimal("0.01")
+
+
+def _in_english() -> bool:
+    """Whether names are shown in English: the choice ``Title.name`` and ``Group.name`` make."""
+    return (get_language() or "fr").startswith("en")
+
+
+def _shown(row: dict[str, Any], groups: list, tags: list, english: bool) -> dict[str, Any]:
+    shown = {name: row[name] for name in _SHOWN_COLUMNS}
+    name = "name_en" if english else "name_fr"
+    shown["title"] = (
+        {"id": row["title_id"], "name": row[f"title__{name}"]} if row["title_id"] else None
+    )
+    shown["country"] = str(row["country"] or "")
+    shown["default_group"] = {
+        "id": row["default_group_id"],
+        "name": row[f"default_group__{name}"],
+    }
+    shown["groups"] = groups
+    shown["tags"] = tags
+    # As the staff member's get_full_name(), else the username.
+    blocker = f"{row['blocked_by__first_name']} {row['blocked_by__last_name']}".strip()
+    shown["blocked_by"] = (
+        {"id": row["blocked_by_id"], "name": blocker or row["blocked_by__username"]}
+        if row["blocked_by_id"]
+        else None
+    )
+    shown["consents"] = {
+        channel: {"granted": row[channel], "changed_at": row[changed_at]}
+        for channel, changed_at in _CHANNELS
+    }
+    # As Customer.average_order.
+    count = row["orders_count"]
+    shown["average_order"] = (row["total_spent"] / count).quantize(_CENT) if count else Decimal(0)
+    return shown
+
+
+@functools.cache
+def _shown_queries() -> tuple[QuerySet, QuerySet, QuerySet]:
+    """The three reads of ``customer_rows``, without their ids: built once, as setting up a
+    values() query of this width costs more than running it (one row: ~0.8 ms -> ~0.45 ms).
+    Each use filters a copy; these are never run themselves. Built on first use, when every
+    model is loaded."""
+    customers = Customer.objects.values(*_SHOWN_COLUMNS, *_SHAPED_COLUMNS)
+    memberships = Membership.objects.order_by("group_id").values_list(
+        "customer_id", "group_id", "group__name_fr", "group__name_en"
+    )
+    taggings = Customer.tags.through.objects.order_by("tag__name_key", "tag_id").values_list(
+        "customer_id", "tag__name"
+    )
+    return customers, memberships, taggings
+
+
+def customer_rows(ids: Sequence[int], *, hide_closed: bool = False) -> list[dict[str, Any]]:
+    """The customers with these ids as the API shows them (every field of ``CustomerOut``,
+    names in the request's language), in this order, the ones gone meanwhile left out;
+    ``hide_closed`` leaves out the deleted and anonymised ones too.
+
+    Three queries whatever their number (the rows with their title, default group and who
+    blocked them; their groups; their tags), read as plain values: building model objects and
+    their prefetched relations cost a page of 100 customers ~20 ms, the values ~3 ms."""
+    if not ids:
+        return []
+    customers, memberships, taggings = _shown_queries()
+    rows = {
+        row["id"]: row
+        for row in customers.filter(id__in=ids)
+        if not (hide_closed and (row["deleted_at"] or row["anonymised_at"]))
+    }
+    if not rows:
+        return []
+    english = _in_english()
+    groups: dict[int, list[dict[str, Any]]] = {pk: [] for pk in rows}
+    for customer_id, group_id, name_fr, name_en in memberships.filter(customer_id__in=list(rows)):
+        groups[customer_id].append({"id": group_id, "name": name_en if english else name_fr})
+    tags: dict[int, list[str]] = {pk: [] for pk in rows}
+    for customer_id, name in taggings.filter(customer_id__in=list(rows)):
+        tags[customer_id].append(name)
+    return [_shown(rows[pk], groups[pk], tags[pk], english) for pk in ids if pk in rows]
+
+
+def customer_row(*, pk: int, include_deleted: bool = False) -> dict[str, Any] | None:
+    """One customer as the API shows it (``customer_rows``); None when there is none, or when
+    it is deleted or anonymised and ``include_deleted`` is not set."""
+    if not 0 < pk <= MAX_ID:
+        return None
+    rows = customer_rows([pk], hide_closed=not include_deleted)
+    return rows[0] if rows else None
+
+
 def customer_is_closed(customer: Customer) -> bool:
     """Deleted with 'deny re-registration', or anonymised: the API hides it unless asked."""
     return customer.deleted_at is not None or customer.anonymised_at is not None
@@ -343,14 +498,6 @@ def customer_for_api(*, pk: int, include_deleted: bool = False) -> Customer | No
     if not include_deleted:
         customers = customers.filter(deleted_at__isnull=True, anonymised_at__isnull=True)
     return customers.first()
-
-
-def customers_in_order(ids: Sequence[int]) -> list[Customer]:
-    """The customers with these ids, in this order (the ones gone meanwhile left out)."""
-    if not ids:
-        return []
-    by_id = {customer.pk: customer for customer in customers_for_api().filter(id__in=ids)}
-    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def events_in_order(ids: Sequence[int]) -> list[Event]:

@@ -43,7 +43,7 @@ ORDER_TOTAL_MAX = Decimal("999999999999.99")
 @dataclass(frozen=True)
 class PlacedOrder:
     order: Order
-    customer: Customer
+    customer: Customer  # as read to place the order: its stored figures are those before it
     group: Group  # the default group whose discount was applied
     cart_id: int | None
     customer_created: bool  # a guest was created for this order
@@ -231,7 +231,8 @@ def _order_place(
         cart=cart,
         customer=existing,
     )
-    customer = Customer.objects.select_related("default_group").get(pk=order.customer_id)
+    # The customer order_record locked and ordered for, with its default group: not read again.
+    customer = order.customer
     if cart is not None and cart.customer_id is None:
         Cart.objects.filter(pk=cart.pk).update(customer=customer)
     if shipping:
