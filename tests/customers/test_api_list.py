@@ -7,6 +7,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -86,7 +87,15 @@ def shop(make_customer, vip_group):
     return customers
 
 
-def test_pages_walk_every_sort_without_skipping_or_repeating(api, shop, actor):
+@pytest.mark.parametrize("along_sort_index", [True, False])
+def test_pages_walk_every_sort_without_skipping_or_repeating(
+    api, shop, actor, monkeypatch, along_sort_index
+):
+    # On SQLite a broad filter's pages are read along the sort's index (decision 0010); the
+    # planner's own choice must give the same pages.
+    monkeypatch.setattr(
+        "comptoir.customers.api.sort_index_walk_pays", lambda queryset: along_sort_index
+    )
     customer_tags_set(customer=shop[0], names=["VIP", "b"], actor=actor)
     customer_tags_set(customer=shop[1], names=["VIP"], actor=actor)
     for sort in [*SORTS, *(f"-{key}" for key in SORTS)]:
@@ -160,15 +169,17 @@ def test_list_runs_a_fixed_number_of_queries(
     for customer in shop:
         customer_tags_set(customer=customer, names=["a", f"t{customer.pk}"], actor=actor)
     api.get("", {"limit": 1})  # the token's last-used time is written once a minute
-    # Token, page ids, customers, their groups, their tags.
-    with django_assert_num_queries(5):
+    # Token, page ids, customers, their groups, their tags; on SQLite, for a filter matching
+    # many customers, the highest id and a probe, then the ids along the sort's index.
+    page = 8 if connection.vendor == "sqlite" else 5
+    with django_assert_num_queries(page):
         small = api.get("", {"limit": 2})
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(page):
         large = api.get("", {"limit": 250, "sort": "title"})
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(page):
         deep = api.get_url(small.json()["next"])
     # ... and the count when asked.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(page + 1):
         api.get("", {"limit": 100, "count": "true"})
     assert len(small.json()["results"]) == 2
     assert len(large.json()["results"]) == 17

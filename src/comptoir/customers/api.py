@@ -69,6 +69,7 @@ from comptoir.customers.selectors.api import (
     timeline_keyset_columns,
 )
 from comptoir.customers.selectors.lifecycle import merge_default_choices
+from comptoir.customers.selectors.listing import sort_index_walk_pays
 from comptoir.customers.services import (
     AddressInput,
     ConcurrentUpdateError,
@@ -250,6 +251,7 @@ def list_customers(request: HttpRequest, params: Query[CustomerListQuery]):
         limit=params.limit,
         position=position,
         backward=backward,
+        walk_sort_index=sort_key if sort_index_walk_pays(queryset) else None,
     )
     return CustomerPageOut(
         results=customer_rows(page.ids),
