@@ -79,3 +79,15 @@ def test_any_file_is_imported_whole_or_refused_never_half(actor, monkeypatch, ro
         "every customer is in its default group"
     )
     assert job.rejections.filter(dry_run=False).values("line").distinct().count() == job.rejected
+
+
+def test_a_rejected_cell_holding_a_nul_character_is_reported(actor):
+    # Found by the property above on PostgreSQL, which refuses NUL in text: the rejection's
+    # reason quotes the cell.
+    rows = [["helene@example.com", "Hélène", "Dupont", "", "", "31/02/1990\x00x", "", ""]]
+    job = upload(_file(rows, "utf-8", b""), actor=actor)
+    job = import_job_configure(job=job, actor=actor, mapping=MAPPING)
+    job = dry_then_run(job, actor=actor)
+    assert job.state == "done" and job.rejected == 1
+    reasons = list(job.rejections.values_list("reason", flat=True))
+    assert reasons and all("\x00" not in reason for reason in reasons)

@@ -153,6 +153,12 @@ def batch_write(
     }
 
 
+def _storable(text: str) -> str:
+    """``text`` as a database text column takes it: a header or a quoted cell of a damaged file
+    may hold NUL characters, which PostgreSQL refuses in text."""
+    return text.replace("\x00", "\ufffd")
+
+
 def rejections_write(*, job: ImportJob, plan: BatchPlan, dry_run: bool) -> None:
     if not plan.rejections:
         return
@@ -160,7 +166,13 @@ def rejections_write(*, job: ImportJob, plan: BatchPlan, dry_run: bool) -> None:
         ImportRejection._meta.db_table,
         ("job_id", "dry_run", "line", "column", "reason"),
         (
-            (job.pk, dry_run, rejection.line, rejection.column[:255], rejection.reason)
+            (
+                job.pk,
+                dry_run,
+                rejection.line,
+                _storable(rejection.column)[:255],
+                _storable(rejection.reason),
+            )
             for rejection in plan.rejections
         ),
     )
