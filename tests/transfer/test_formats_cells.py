@@ -152,3 +152,9 @@ def test_dates_in_every_written_shape_read_back(day):
     assert cells.date(day.strftime("%d/%m/%Y"), day_first=True) == day
     assert cells.date(day.strftime("%m/%d/%Y"), day_first=False) == day
     assert cells.date(f"{day.month}/{day.day}/{day.year}", day_first=False) == day
+
+
+def test_digits_that_are_not_decimal_are_a_cell_error_not_a_crash():
+    # Found by the property above: "¹" is a digit to str.isdigit() but not to int().
+    with pytest.raises(cells.CellError):
+        cells.integer("¹")

@@ -163,9 +163,9 @@ def integer(value: str) -> int | None:
     raw = value.strip().lstrip("'").strip()
     if not raw:
         return None
-    if raw.isdigit() and len(raw) <= 18:
+    if raw.isdecimal() and len(raw) <= 18:
         return int(raw)
-    if raw.endswith(".0") and raw[:-2].isdigit() and len(raw) <= 20:
+    if raw.endswith(".0") and raw[:-2].isdecimal() and len(raw) <= 20:
         return int(raw[:-2])
     raise CellError(_("Expected a whole number, found “%(value)s”.") % {"value": _short(value)})
 
@@ -221,7 +221,7 @@ def date(value: str, *, day_first: bool = True) -> datetime.date | None:
             return datetime.date.fromisoformat(raw)
         except ValueError:
             pass
-    if "T" in raw and raw[:4].isdigit():
+    if "T" in raw and raw[:4].isdecimal():
         try:
             return datetime.datetime.fromisoformat(raw).date()
         except ValueError:
@@ -245,7 +245,7 @@ def moment(value: str, *, day_first: bool = True) -> datetime.datetime | None:
     raw = value.strip().lstrip("'")
     if not raw or _NO_DATE.match(raw):
         return None
-    if raw[:4].isdigit() and len(raw) >= 10 and raw[4] == "-":
+    if raw[:4].isdecimal() and len(raw) >= 10 and raw[4] == "-":
         try:
             parsed = datetime.datetime.fromisoformat(raw)
         except ValueError:

@@ -97,7 +97,7 @@ class ExportForm(forms.Form):
         self.fields["headers"].initial = language if language in ("fr", "en") else "fr"
         raw_ids = data.getlist("ids") if data is not None else []
         self.fields["ids"].choices = [
-            (value, value) for value in raw_ids if value.isdigit() and len(value) <= 18
+            (value, value) for value in raw_ids if value.isdecimal() and len(value) <= 18
         ]
         for profile in PROFILES.values():
             self.fields[columns_field_name(profile.key)] = forms.MultipleChoiceField(
@@ -211,7 +211,7 @@ class ExportForm(forms.Form):
 def export_initial(data: QueryDict) -> dict:
     """The form's starting values from the link that opened the screen: the customers list's
     "Export" button (``query``) or its bulk bar (``query`` with ``ids`` or ``all``)."""
-    ids = [value for value in data.getlist("ids") if value.isdigit() and len(value) <= 18]
+    ids = [value for value in data.getlist("ids") if value.isdecimal() and len(value) <= 18]
     everything = data.get("all") in ("1", "true", "on")
     query = data.get("query", "")[:4000]
     scope = Scope.SELECTION if ids or everything else Scope.FILTER if query else Scope.ALL

@@ -41,7 +41,7 @@ def import_job_get(*, pk: int) -> ImportJob:
 def import_group_find(name_or_id: str) -> Group | None:
     """A group by its id or its name in either language (case and accents ignored)."""
     value = (name_or_id or "").strip()
-    if value.isdigit():
+    if value.isdecimal():
         return Group.objects.filter(pk=int(value)).first()
     wanted = fold(value)
     for group in Group.objects.all():

@@ -79,7 +79,7 @@ def export(request: HttpRequest) -> HttpResponse:
 
 def _screen_context(form: ExportForm) -> dict:
     value = form["query"].value() or ""
-    ids = [int(pk) for pk in (form["ids"].value() or []) if str(pk).isdigit()]
+    ids = [int(pk) for pk in (form["ids"].value() or []) if str(pk).isdecimal()]
     everything = bool(form["all"].value()) and form["all"].value() not in ("False", "0")
     overview = export_scope_overview(
         query=value, ids=None if everything else ids, selection=everything or bool(ids)
