@@ -119,27 +119,34 @@ def order_record(
     created_at: datetime.datetime | None = None,
     cart: Cart | None = None,
     customer: Customer | None = None,
+    customer_locked: bool = False,
 ) -> Order:
     """Record an order: link it to the customer of that e-mail (or a new guest), apply the
     default group's discount, and move the customer's figures. A blocked customer is refused
-    before anything is written."""
+    before anything is written. ``customer_locked``: the given customer was read in this
+    transaction with its row locked and its default group
+    (``customer_find_by_email(lock=True)``), so it is not read again."""
     if status not in OrderStatus.values:
         raise ValidationError({"status": _("Unknown order status.")}, code="invalid_choice")
     lines = _lines_clean(lines)
-    customer = customer or customer_find_by_email(email=email)
+    if customer is None:
+        customer = customer_find_by_email(email=email, lock=True)
+        customer_locked = True
     if customer is not None and (customer.deleted_at or customer.anonymised_at):
         customer = None
     if customer is None:
         customer = customer_create(
             actor=actor, first_name=first_name, last_name=last_name, email=email, is_guest=True
         )
-    # Only the customer's row is locked (OF self): locking its default group's row too would
-    # make every checkout of that group, most of the shop's, wait for the one before to commit.
-    customer = (
-        Customer.objects.select_for_update(of=("self",))
-        .select_related("default_group")
-        .get(pk=customer.pk)
-    )
+        customer_locked = False
+    if not customer_locked:
+        # Only the customer's row is locked (OF self): locking its default group's row too
+        # would make every checkout of that group wait for the one before to commit.
+        customer = (
+            Customer.objects.select_for_update(of=("self",))
+            .select_related("default_group")
+            .get(pk=customer.pk)
+        )
     if customer.is_blocked:
         raise CustomerBlockedError(customer)
 

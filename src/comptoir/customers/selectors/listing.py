@@ -31,8 +31,12 @@ def customers_live() -> QuerySet[Customer]:
     return Customer.objects.filter(deleted_at__isnull=True, anonymised_at__isnull=True)
 
 
-def customer_find_by_email(*, email: str, registered_only: bool = False) -> Customer | None:
-    """The customer an e-mail belongs to: the registered account first, else the latest guest."""
+def customer_find_by_email(
+    *, email: str, registered_only: bool = False, lock: bool = False
+) -> Customer | None:
+    """The customer an e-mail belongs to: the registered account first, else the latest guest.
+    ``lock`` (inside a transaction): its row locked (and only its row) until the transaction
+    ends, its default group read with it: what an order needs, in one query."""
     from comptoir.core.normalise import email_key
 
     key = email_key(email)
@@ -41,6 +45,10 @@ def customer_find_by_email(*, email: str, registered_only: bool = False) -> Cust
     candidates = Customer.objects.filter(email_key=key, anonymised_at__isnull=True)
     if registered_only:
         candidates = candidates.filter(is_guest=False)
+    if lock:
+        # Only the customer's row (OF self): locking its default group's row too would make
+        # every checkout of that group, most of the shop's, wait for the one before to commit.
+        candidates = candidates.select_for_update(of=("self",)).select_related("default_group")
     return candidates.order_by("is_guest", "-id").first()
 
 

@@ -214,7 +214,8 @@ def _order_place(
         )
     key = email_key(email)
     cart = _cart_check(cart_id, key) if cart_id is not None else None
-    existing = customer_find_by_email(email=email)
+    # Read locked, with its default group, once: order_record does not read it again.
+    existing = customer_find_by_email(email=email, lock=True)
     if existing is not None and (existing.deleted_at or existing.anonymised_at):
         existing = None
     if cart is None and existing is not None:
@@ -230,6 +231,7 @@ def _order_place(
         payment_method=payment_method,
         cart=cart,
         customer=existing,
+        customer_locked=existing is not None,
     )
     # The customer order_record locked and ordered for, with its default group: not read again.
     customer = order.customer
