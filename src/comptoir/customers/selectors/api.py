@@ -26,6 +26,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.db.models import F, FloatField, Prefetch, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -481,13 +482,63 @@ def customer_rows(ids: Sequence[int], *, hide_closed: bool = False) -> list[dict
     return [_shown(rows[pk], groups[pk], tags[pk], english) for pk in ids if pk in rows]
 
 
+def _lists_sql(vendor: str) -> tuple[str, str]:
+    """Correlated subqueries giving one customer's groups (id, French and English names, by
+    group id) and tag names (in the tags' order), each as a JSON array in text: what the list's
+    second and third queries read, in the customer's own query."""
+    customer = f"{Customer._meta.db_table}.id"
+    memberships, groups = Membership._meta.db_table, Group._meta.db_table
+    taggings, tags = Customer.tags.through._meta.db_table, Tag._meta.db_table
+    group_rows = (
+        f"FROM {memberships} m JOIN {groups} g ON g.id = m.group_id WHERE m.customer_id = "
+        f"{customer}"
+    )
+    tag_rows = (
+        f"FROM {taggings} ct JOIN {tags} t ON t.id = ct.tag_id WHERE ct.customer_id = {customer}"
+    )
+    if vendor == "postgresql":
+        return (
+            "(SELECT json_agg(json_build_array(m.group_id, g.name_fr, g.name_en) "
+            f"ORDER BY m.group_id)::text {group_rows})",
+            f"(SELECT json_agg(t.name ORDER BY t.name_key, t.id)::text {tag_rows})",
+        )
+    # SQLite's aggregates follow the order of the subquery they read.
+    return (
+        "(SELECT json_group_array(json_array(k, f, e)) FROM (SELECT m.group_id AS k, "
+        f"g.name_fr AS f, g.name_en AS e {group_rows} ORDER BY m.group_id))",
+        f"(SELECT json_group_array(n) FROM (SELECT t.name AS n {tag_rows} "
+        "ORDER BY t.name_key, t.id))",
+    )
+
+
+@functools.cache
+def _one_query(vendor: str) -> QuerySet | None:
+    """``customer_rows``' first query with the groups and tags read as JSON beside the
+    columns: one customer in one round trip rather than three. SQLite and PostgreSQL."""
+    if vendor not in ("sqlite", "postgresql"):
+        return None
+    groups, tags = _lists_sql(vendor)
+    return _shown_queries()[0].annotate(groups_json=RawSQL(groups, ()), tags_json=RawSQL(tags, ()))
+
+
 def customer_row(*, pk: int, include_deleted: bool = False) -> dict[str, Any] | None:
     """One customer as the API shows it (``customer_rows``); None when there is none, or when
-    it is deleted or anonymised and ``include_deleted`` is not set."""
+    it is deleted or anonymised and ``include_deleted`` is not set. One query."""
     if not 0 < pk <= MAX_ID:
         return None
-    rows = customer_rows([pk], hide_closed=not include_deleted)
-    return rows[0] if rows else None
+    query = _one_query(connections["default"].vendor)
+    if query is None:
+        rows = customer_rows([pk], hide_closed=not include_deleted)
+        return rows[0] if rows else None
+    row = next(iter(query.filter(id=pk)), None)
+    if row is None or (not include_deleted and (row["deleted_at"] or row["anonymised_at"])):
+        return None
+    english = _in_english()
+    groups = [
+        {"id": group_id, "name": name_en if english else name_fr}
+        for group_id, name_fr, name_en in json.loads(row.pop("groups_json") or "[]")
+    ]
+    return _shown(row, groups, json.loads(row.pop("tags_json") or "[]"), english)
 
 
 def customer_is_closed(customer: Customer) -> bool:
