@@ -203,16 +203,45 @@ class ExportChunk(NamedTuple):
     rows: list[list]
 
 
+class ExportChunks(Iterator[ExportChunk]):
+    """What ``export_chunks`` returns: an iterator over the chunks, read when iterated, which
+    keeps what it was asked (the spec, chunk size and run of ids) so that a CSV writer can have
+    the database build the same lines instead (``selectors.export_lines``)."""
+
+    def __init__(self, *, spec: ExportSpec, chunk_size: int, after_id: int, upto_id: int | None):
+        self.spec = spec
+        self.chunk_size = chunk_size
+        self.after_id = after_id
+        self.upto_id = upto_id
+        self._chunks: Iterator[ExportChunk] | None = None
+
+    def __next__(self) -> ExportChunk:
+        if self._chunks is None:
+            self._chunks = _chunks(
+                spec=self.spec,
+                chunk_size=self.chunk_size,
+                after_id=self.after_id,
+                upto_id=self.upto_id,
+            )
+        return next(self._chunks)
+
+
 def export_chunks(
     *,
     spec: ExportSpec,
     chunk_size: int = CHUNK_SIZE,
     after_id: int = 0,
     upto_id: int | None = None,
-) -> Iterator[ExportChunk]:
+) -> ExportChunks:
     """The export's rows, chunk by chunk of customers, in id order. Cells are ``str``, ``int``
     or ``None`` (empty); text is formula-safe. ``after_id``/``upto_id`` narrow it to a run of
     ids (one part of an export written by several processes)."""
+    return ExportChunks(spec=spec, chunk_size=chunk_size, after_id=after_id, upto_id=upto_id)
+
+
+def _chunks(
+    *, spec: ExportSpec, chunk_size: int, after_id: int, upto_id: int | None
+) -> Iterator[ExportChunk]:
     plan = _Plan(spec)
     queryset = export_queryset(spec=spec)
     if upto_id is not None:

@@ -37,8 +37,14 @@ from comptoir.core.actors import Actor
 from comptoir.core.events import event_record
 from comptoir.core.models import Source
 from comptoir.transfer.formats.profiles import DECIMAL
+from comptoir.transfer.selectors.export_lines import (
+    LINES_CHUNK_SIZE,
+    export_lines,
+    export_lines_supported,
+)
 from comptoir.transfer.selectors.exporting import (
     ExportChunk,
+    ExportChunks,
     ExportScope,
     ExportSpec,
     JobStatus,
@@ -126,8 +132,22 @@ def _csv_head(spec: ExportSpec, options: FileOptions) -> bytes:
 def csv_body(
     spec: ExportSpec, options: FileOptions, chunks: Iterable[ExportChunk]
 ) -> Iterator[tuple[bytes, int]]:
-    """The CSV lines, a piece per chunk of customers (a few hundred kilobytes), each with the
-    number of customers it holds."""
+    """The CSV lines, a piece per chunk of customers (a few megabytes at most), each with the
+    number of customers it holds. Given ``export_chunks``'s own answer (not wrapped), the
+    database writes the lines (``export_lines``: the same bytes for half the CPU or less);
+    other chunks (rows) go through csv.writer."""
+    if isinstance(chunks, ExportChunks) and export_lines_supported():
+        pieces = export_lines(
+            spec=chunks.spec,
+            delimiter=options.delimiter_for(spec),
+            # Larger pieces than the rows': a statement a chunk, planned each time.
+            chunk_size=max(chunks.chunk_size, LINES_CHUNK_SIZE),
+            after_id=chunks.after_id,
+            upto_id=chunks.upto_id,
+        )
+        for piece in pieces:
+            yield piece.data, piece.customers
+        return
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=options.delimiter_for(spec), lineterminator="\r\n")
     for chunk in chunks:

@@ -1,0 +1,700 @@
+"""The export's CSV lines, written by the database.
+
+``export_chunks`` reads cells and leaves Python to make text formula-safe, look names up and
+write each row with ``csv.writer``: at a million customers that is most of an export's time
+(the driver building some forty Python objects a row, then the fix-ups, then the writer). For a
+CSV file, ``export_lines`` has the database write the lines and Python only joins them: byte
+for byte what ``csv.writer`` (QUOTE_MINIMAL, the chosen delimiter, ``"`` doubled, ``\\r\\n``)
+writes from ``export_chunks``'s rows. SQLite and PostgreSQL; any other database keeps the rows
+and csv.writer (``export_lines_supported``).
+
+One statement a chunk, over the customers table itself (a derived table in between would have
+SQLite copy every value once more), for the ids the export's own queryset gives (scope, keyset
+``id > last``, ``LIMIT``):
+
+- each cell written as the file wants it: numbers, dates and booleans by the expressions of
+  ``export_chunks``; text made formula-safe by the rule of ``core.csv_safety`` written in SQL
+  (a leading apostrophe when the value, past any leading apostrophes, starts with ``= + - @``, a
+  tab or a carriage return and is not a signed number; the usual first characters, letters,
+  digits or nothing, settled by a comparison or two); titles and default groups by a CASE over
+  their ids with the cells Python wrote for each; group memberships and tags by correlated
+  subqueries, in the order the rows use, whether a list needs the escape settled by Python for
+  each possible first name; the cells joined by the delimiter in one ``printf``/``format``;
+- addresses joined in: in Comptoir's layout every address of the customer, default billing first
+  then by id, the customer's cells on the first line only and the id and e-mail on the others;
+  in the other layouts the one address the rows use, found by a subquery.
+
+Text comes back unquoted, except the cells that usually need CSV quoting (JSON, the stored tags
+text with a comma delimiter), quoted by SQL, which also says how many quotes, delimiters and
+line breaks that quoting put in. Python then counts those characters in the whole chunk at once
+(one pass of C over its bytes): when the count is what the columns, the line ends and the quoted
+cells account for, no other cell needs quoting. Otherwise the customers whose lines hold more
+are read again with every text cell quoted by SQL: one more statement for that chunk, none for
+the others.
+
+SQLite hands each line over as a BLOB (its UTF-8 bytes, never decoded nor encoded again);
+PostgreSQL runs the statement with its JIT compiler off (the subqueries' estimated cost turns it
+on, and compiling takes longer than running).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
+
+from comptoir.core.csv_safety import cell_is_dangerous, cell_safe
+from comptoir.customers.models import Address, Customer, Membership, Tag, Title
+from comptoir.groups.models import Group
+from comptoir.transfer.formats import comptoir
+from comptoir.transfer.formats.profiles import ADDRESS_ROWS, BOOL, JSON, ExportColumn
+from comptoir.transfer.selectors.exporting import (
+    _ADDRESS_BOOLEANS,
+    _ONELINE_PARTS,
+    _TEXT_KINDS,
+    ADDRESS_FIELDS,
+    CHUNK_SIZE,
+    EXPORTABLE_FIELDS,
+    ExportSpec,
+    _kind_of,
+    _Sql,
+    export_names_language,
+    export_queryset,
+)
+
+# What a spreadsheet may take for the start of a formula (core.csv_safety.FORMULA_TRIGGERS),
+# "-" last: a literal in a bracket expression on both databases.
+_TRIGGERS = "=+@\t\r-"
+# Titles and groups named through a CASE of bound names up to this many; beyond, a lookup.
+_CASE_MAX = 64
+# Customers a chunk when writing a file: a statement a chunk, which PostgreSQL plans each time
+# (tens of milliseconds for this one); a few megabytes of lines.
+LINES_CHUNK_SIZE = 10_000
+# Arguments per printf()/format() call (PostgreSQL takes at most 100).
+_ARGS_MAX = 90
+# The stored tags text joins the names with this (customers.services.bulk).
+_TAGS_TEXT_SEPARATOR = ", "
+
+TEXT, PHONE, PLAIN, WRITTEN = "text", "phone", "plain", "written"
+# What a text value usually starts with (the first test of the formula check; any is exact).
+LETTER, EMPTY, DIGIT = "letter", "empty", "digit"
+_USUALLY = {
+    **dict.fromkeys(
+        ("external_id", "company", "siret", "ape_code", "vat_number", "website", "note",
+         "tax_exemption_ref", "blocked_reason", "tags_text", "address2", "state"),
+        EMPTY,
+    ),
+    "address1": DIGIT,
+    "postcode": DIGIT,
+}  # fmt: skip
+CUSTOMER, ADDRESS = "customer", "address"
+
+
+class ExportLines(NamedTuple):
+    customers: int  # how many customers these lines are (Comptoir's layout: lines >= customers)
+    data: bytes  # the lines, each ended by "\r\n", in UTF-8: ready for the file
+
+
+def export_lines_supported() -> bool:
+    """Whether this database can write the CSV lines (else the rows and csv.writer do)."""
+    return connection.vendor in ("sqlite", "postgresql")
+
+
+def csv_cell(value: str, delimiter: str) -> str:
+    """One text cell as csv.writer writes it."""
+    if delimiter in value or '"' in value or "\r" in value or "\n" in value:
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def export_lines(
+    *,
+    spec: ExportSpec,
+    delimiter: str,
+    chunk_size: int = CHUNK_SIZE,
+    after_id: int = 0,
+    upto_id: int | None = None,
+) -> Iterator[ExportLines]:
+    """The export's CSV lines, chunk by chunk of customers, in id order: what csv.writer writes
+    from ``export_chunks(spec=spec, ...)``'s rows with this delimiter, line for line.
+    ``after_id``/``upto_id`` narrow it to a run of ids, as for ``export_chunks``."""
+    plan = _LinePlan(spec, delimiter)
+    queryset = export_queryset(spec=spec)
+    if upto_id is not None:
+        queryset = queryset.filter(id__lte=upto_id)
+    last_id = after_id
+    while True:
+        try:
+            sql, params = plan.statement(queryset.filter(id__gt=last_id), limit=chunk_size)
+        except EmptyResultSet:  # a scope that can match nothing (an empty selection)
+            return
+        rows = _fetch(sql, params)
+        if not rows:
+            return
+        last_id = rows[-1][-1]
+        data, customers = plan.chunk(rows, queryset)
+        yield ExportLines(customers, data)
+        if customers < chunk_size:
+            return
+
+
+def _fetch(sql: str, params: Sequence) -> list[tuple]:
+    if connection.vendor == "postgresql":
+        # The statement's estimated cost (its subqueries) sets PostgreSQL's JIT compiler off,
+        # which then takes longer than the statement itself, every chunk.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+class _F(NamedTuple):
+    """A piece of SQL and the values bound to its placeholders, in order."""
+
+    sql: str
+    params: tuple = ()
+
+
+def _f(template: str, *parts: _F | str) -> _F:
+    """``template``'s ``{}`` slots filled with ``parts`` in order, their values kept in order."""
+    texts, params = [], []
+    for part in parts:
+        if isinstance(part, _F):
+            texts.append(part.sql)
+            params.extend(part.params)
+        else:
+            texts.append(part)
+    return _F(template.format(*texts), tuple(params))
+
+
+def _bind(value) -> _F:
+    return _F("%s", (value,))
+
+
+def _slots(count: int) -> str:
+    return ", ".join(["{}"] * count)
+
+
+def _case(selector: str, values: dict[int, str]) -> _F:
+    """``selector`` looked up among ``values`` (NULL when absent), the values bound."""
+    if not values:
+        return _F("NULL")
+    whens = [_f("WHEN {} THEN {}", _bind(key), _bind(value)) for key, value in values.items()]
+    return _f("CASE {} " + " ".join(["{}"] * len(whens)) + " END", selector, *whens)
+
+
+def _usual(name: str) -> str:
+    return _USUALLY.get(name, LETTER)
+
+
+class _Dialect:
+    """The SQL that differs between SQLite and PostgreSQL."""
+
+    def __init__(self, delimiter: str):
+        self.delimiter = delimiter
+        self.postgres = connection.vendor == "postgresql"
+
+    def join(self, cells: list[_F | None], separator: str | None = None) -> _F:
+        """The cells' text joined with ``separator`` (the delimiter), NULL as empty; a cell
+        given as None is empty in the format itself (no argument to pass)."""
+        separator = self.delimiter if separator is None else separator
+        function = "format" if self.postgres else "printf"
+        calls = []
+        for start in range(0, len(cells), _ARGS_MAX):
+            part = cells[start : start + _ARGS_MAX]
+            text = separator.join("" if cell is None else "%s" for cell in part)
+            text = separator + text if start else text
+            given = [cell for cell in part if cell is not None]
+            if self.postgres:
+                # All text: format() looks the output function of an argument's type up again
+                # whenever the type changes from the previous argument's.
+                given = [_f("({})::text", cell) for cell in given]
+            if given:
+                calls.append(_f(f"{function}({{}}, {_slots(len(given))})", _bind(text), *given))
+            else:
+                calls.append(_bind(text))
+        return _f(" || ".join(["{}"] * len(calls)), *calls)
+
+    def safe(self, x: _F, usual: str = LETTER) -> _F:
+        """``x`` formula-safe, as ``core.csv_safety.cell_safe`` makes it; NULL kept. ``x`` is
+        named several times: a column, or an aggregate (computed once). ``usual``: what the
+        value usually starts with, tested first."""
+        if self.postgres:
+            return _f(
+                "CASE WHEN ascii({}) NOT IN (9, 13, 39, 43, 45, 61, 64) THEN {} "
+                "WHEN {} ~ {} AND ltrim({}, '''') !~ {} THEN '''' || {} ELSE {} END",
+                x, x, x, _bind(f"^'*[{_TRIGGERS}]"), x, _bind(r"^[+-][0-9]+([.,][0-9]+)?$"), x, x,
+            )  # fmt: skip
+        rest = _f("ltrim({}, '''')", x)
+        # Past the apostrophes: not [+-]digits([.,]digits)? (the second character a digit,
+        # then only digits and at most one separator, not last).
+        signed = _f(
+            "({} GLOB '[+-][0-9]*' AND {} NOT GLOB '?*[^0-9.,]*' AND {} NOT GLOB '*[.,]' "
+            "AND {} NOT GLOB '*[.,]*[.,]*')",
+            rest, rest, rest, rest,
+        )  # fmt: skip
+        # Comparisons first (they copy nothing): a letter or any character that is not ASCII,
+        # empty (written as NULL, which printf() takes without copying), or one of
+        # . / 0-9 : ; < first.
+        tests = {
+            LETTER: _f("WHEN {} >= 'A' THEN {}", x, x),
+            EMPTY: _f("WHEN {} = '' THEN NULL", x),
+            DIGIT: _f("WHEN {} >= '.' AND {} < '=' THEN {}", x, x, x),
+        }
+        order = [usual, *(kind for kind in tests if kind != usual)]
+        return _f(
+            "CASE {} {} {} WHEN {} GLOB {} AND NOT {} THEN '''' || {} ELSE {} END",
+            *[tests[kind] for kind in order], rest, _bind(f"[{_TRIGGERS}]*"), signed, x, x,
+        )  # fmt: skip
+
+    def phone(self, x: _F) -> _F:
+        """``safe``, with a short way for the usual phone: "+" and digits (a signed number)."""
+        if self.postgres:
+            plain = _f(
+                "(ascii({}) = 43 AND ascii(substr({}, 2)) BETWEEN 48 AND 57 "
+                "AND ltrim(substr({}, 2), '0123456789') = '')",
+                x, x, x,
+            )  # fmt: skip
+        else:
+            plain = _f("({} >= '+0' AND {} < '+:' AND {} NOT GLOB '?*[^0-9]*')", x, x, x)
+        return _f(
+            "CASE WHEN {} = '' THEN NULL WHEN {} THEN {} ELSE {} END", x, plain, x, self.safe(x)
+        )
+
+    def needs_quote(self, x: _F) -> _F:
+        """Whether csv.writer quotes ``x``: it holds the delimiter, a quote or a line break."""
+        if self.postgres:
+            return _f(
+                "(strpos({}, {}) > 0 OR strpos({}, '\"') > 0 OR strpos({}, chr(10)) > 0 "
+                "OR strpos({}, chr(13)) > 0)",
+                x, _bind(self.delimiter), x, x, x,
+            )  # fmt: skip
+        return _f("{} GLOB {}", x, _bind(f'*[{self.delimiter}"\r\n]*'))
+
+    def quote(self, x: _F) -> _F:
+        """``x`` CSV-quoted when csv.writer would quote it."""
+        return _f(
+            "CASE WHEN {} THEN '\"' || replace({}, '\"', '\"\"') || '\"' ELSE {} END",
+            self.needs_quote(x), x, x,
+        )  # fmt: skip
+
+    def specials(self, x: _F) -> _F:
+        """How many quotes, delimiters and line breaks ``x`` quoted holds (0 when unquoted)."""
+        cr, lf = ("chr(13)", "chr(10)") if self.postgres else ("char(13)", "char(10)")
+        return _f(
+            "CASE WHEN {} THEN 2 + 5 * length({}) - 2 * length(replace({}, '\"', '')) "
+            f"- length(replace({{}}, {{}}, '')) - length(replace({{}}, {cr}, '')) "
+            f"- length(replace({{}}, {lf}, '')) ELSE 0 END",
+            self.needs_quote(x), x, x, x, _bind(self.delimiter), x, x,
+        )  # fmt: skip
+
+    def concat(self, parts: list[_F]) -> _F:
+        """Text run together, NULL as empty."""
+        if self.postgres:
+            return _f(f"concat({_slots(len(parts))})", *parts)
+        return self.join(parts, separator="")
+
+
+@dataclass
+class _Cell:
+    key: str
+    level: str  # CUSTOMER or ADDRESS (read from the joined address)
+    kind: str  # TEXT, PHONE (usually "+digits"), PLAIN (never quoted), WRITTEN (by ``write``)
+    value: _F | None = None  # the raw value (NULL for an empty cell)
+    write: Callable[[bool], _F] | None = None  # WRITTEN: the cell's text, quoted or not
+    quoted: bool = False  # usually needs CSV quoting: quoted by SQL even on the fast path
+    usual: str = LETTER  # what the text usually starts with
+
+
+@dataclass
+class _Run:
+    """Consecutive cells of one level: one piece of text in the line."""
+
+    level: str
+    positions: list[int]
+    repeated: bool = False  # Comptoir's layout: holds a column continuation lines repeat
+
+
+class _LinePlan:
+    """The statements that read one export's lines, and the Python that finishes a chunk."""
+
+    def __init__(self, spec: ExportSpec, delimiter: str):
+        self.spec = spec
+        self.profile = profile = spec.profile_object
+        self.delimiter = delimiter
+        self.sql = _Dialect(delimiter)
+        self.width = len(spec.columns)
+        self.language = export_names_language(spec)
+        # The customers table as "cu" (a short name: each text cell names its column a few
+        # times, and the statement is sent, and its placeholders rewritten, for every chunk).
+        self.customers = _Sql("cu")
+        self.table = f"{connection.ops.quote_name(Customer._meta.db_table)} {self.customers.table}"
+        self.address_table = connection.ops.quote_name(Address._meta.db_table)
+        self._names: dict = {}
+        self.cells = [self._cell(column) for column in spec.column_objects]
+        self.has_address = any(cell.level == ADDRESS for cell in self.cells)
+        self.address_rows = profile.layout == ADDRESS_ROWS and self.has_address
+        self.runs = self._runs()
+        self.counted = any(cell.quoted for cell in self.cells)
+        self.specials = f'"\r\n{delimiter}'.encode()  # what makes csv.writer quote a cell
+        self.select = {quoted: self._select(quoted) for quoted in (False, True)}
+
+    # The cells
+
+    def _cell(self, column: ExportColumn) -> _Cell:
+        source, sql, key = column.source, self.customers, column.key
+        if source.startswith("address:"):
+            return self._address_cell(key, source.removeprefix("address:"))
+        if source == "address_oneline":
+            return _Cell(key, ADDRESS, TEXT, self._oneline())
+        if source in ("title", "default_group"):
+            model, name = (Title, "title_id") if source == "title" else (Group, "default_group_id")
+            return _Cell(key, CUSTOMER, WRITTEN, write=self._named(model, sql.column(name)))
+        if source == "groups":
+            return _Cell(key, CUSTOMER, WRITTEN, write=self._groups)
+        if source == "tags":
+            return _Cell(key, CUSTOMER, WRITTEN, write=self._tags)
+        if source in ("phone_any", "sms_phone"):
+            return _Cell(key, CUSTOMER, PHONE, _F(getattr(sql, source)()))
+        if source == "birthday_mmdd":
+            return _Cell(key, CUSTOMER, PLAIN, _F(sql.birthday_mmdd()))
+        if source not in EXPORTABLE_FIELDS:
+            raise ValueError(f"Not an exportable customer field: {source!r}")
+        kind = _kind_of(source)
+        if kind == BOOL and self.profile.booleans != ("1", "0"):
+            value = _f("CASE WHEN {} THEN {} ELSE {} END", sql.column(source), *self._words())
+            return _Cell(key, CUSTOMER, PLAIN, value)
+        if kind not in _TEXT_KINDS:
+            return _Cell(key, CUSTOMER, PLAIN, _F(sql.value(source, kind)))
+        # The stored tags text joins the names with a comma: with a comma delimiter, quoted.
+        quoted = kind == JSON or (source == "tags_text" and self.delimiter in _TAGS_TEXT_SEPARATOR)
+        cell_kind = PHONE if source in ("phone", "mobile") else TEXT
+        value = _F(sql.value(source, kind))
+        return _Cell(key, CUSTOMER, cell_kind, value, quoted=quoted, usual=_usual(source))
+
+    def _words(self) -> tuple[_F, _F]:
+        """Yes and no, as csv.writer writes them ("yes" and "no" need no quoting)."""
+        yes, no = self.profile.booleans
+        return _bind(csv_cell(yes, self.delimiter)), _bind(csv_cell(no, self.delimiter))
+
+    def _address_cell(self, key: str, name: str) -> _Cell:
+        if name not in ADDRESS_FIELDS:
+            raise ValueError(f"Not an exportable address field: {name!r}")
+        if name in _ADDRESS_BOOLEANS:
+            column = f'a."{_ADDRESS_BOOLEANS[name]}"'
+            value = _f(
+                f'CASE WHEN a."id" IS NULL THEN NULL WHEN {column} THEN {{}} ELSE {{}} END',
+                *self._words(),
+            )
+            return _Cell(key, ADDRESS, PLAIN, value)
+        kind = PHONE if name == "phone" else TEXT
+        return _Cell(key, ADDRESS, kind, _F(f'a."{name}"'), usual=_usual(name))
+
+    def _oneline(self) -> _F:
+        """Mailchimp's one cell: the parts that are not empty, double-space separated."""
+        parts = [
+            _F(f"""CASE WHEN a."{name}" <> '' THEN '  ' || a."{name}" END""")
+            for name in _ONELINE_PARTS
+        ]
+        return _f("substr({}, 3)", self.sql.concat(parts))
+
+    def _write(self, x: _F, quoted: bool) -> _F:
+        """A text value as its cell: formula-safe, and CSV-quoted when ``quoted``."""
+        safe = self.sql.safe(x)
+        return self.sql.quote(safe) if quoted else safe
+
+    def _name_of(self, model) -> tuple[str, dict[int, str] | None]:
+        """The name column in the file's language, and the names by id when there are few."""
+        name = "name_en" if self.language == "en" else "name_fr"
+        if model not in self._names:
+            names = dict(model.objects.order_by("pk").values_list("pk", name)[: _CASE_MAX + 1])
+            self._names[model] = names if len(names) <= _CASE_MAX else None
+        return name, self._names[model]
+
+    def _named(self, model, key: str) -> Callable[[bool], _F]:
+        """The cell of the title or group whose id is ``key``: a CASE over the few there are,
+        their cells written by Python and bound; else a lookup."""
+        name, names = self._name_of(model)
+        if names is not None:
+            safe = {pk: cell_safe(value) for pk, value in names.items()}
+            quoted = {pk: csv_cell(value, self.delimiter) for pk, value in safe.items()}
+            return lambda quote: _case(key, quoted if quote else safe)
+        table = connection.ops.quote_name(model._meta.db_table)
+        return lambda quote: _f(
+            f'(SELECT {{}} FROM {table} n WHERE n."id" = {key})',
+            self._write(_F(f'n."{name}"'), quote),
+        )
+
+    def _raw_name(self, model, key: str) -> _F:
+        """The name of the title or group whose id is ``key``, '' when there is none."""
+        name, names = self._name_of(model)
+        if names is not None:
+            return _f("COALESCE({}, '')", _case(key, names))
+        table = connection.ops.quote_name(model._meta.db_table)
+        return _F(f"""COALESCE((SELECT n."{name}" FROM {table} n WHERE n."id" = {key}), '')""")
+
+    def _list(self, rows: _F, names: dict, quoted: bool) -> _F:
+        """A list cell: the names of ``rows`` (a derived table of ``k``, the ordering key, and
+        ``n``, the name) in ``k`` order, joined by the list separator, all in one aggregate
+        subquery (SQLite would compute an aggregate again each time a test named it).
+
+        Whether the cell needs the formula escape depends only on its first name and on
+        whether that name is alone, so Python settles it for every name beforehand: ``names``
+        maps each ordering key to its name."""
+        separator = self.profile.list_separator
+        if self.sql.postgres:
+            joined = _f("string_agg(n, {} ORDER BY k)", _bind(separator))
+        else:
+            joined = _f("group_concat(n, {})", _bind(separator))
+        if set(separator) <= set("0123456789.,'"):
+            # A separator that could make a list look like a signed number: the full test.
+            cell = self.sql.safe(joined)
+        else:
+            # A list of several names is then no signed number, and its first character is
+            # its first name's (past the apostrophes, the separator's at the latest).
+            alone = [key for key, name in names.items() if cell_is_dangerous(name)]
+            several = [key for key, name in names.items() if cell_is_dangerous(name + separator)]
+            tests = []
+            for keys, count in ((alone, "= 1"), (several, "> 1")):
+                if keys:
+                    among = _f(_slots(len(keys)), *[_bind(key) for key in keys])
+                    tests.append(_f(f"(count(*) {count} AND min(k) IN ({{}}))", among))
+            cell = joined
+            if tests:
+                test = _f(" OR ".join(["{}"] * len(tests)), *tests)
+                cell = _f("CASE WHEN {} THEN '''' ELSE '' END || {}", test, joined)
+        if quoted:
+            cell = self.sql.quote(cell)
+        if self.sql.postgres:
+            return _f("(SELECT {} FROM {} AS listed)", cell, rows)
+        # SQLite before 3.44 has no ORDER BY inside group_concat: it follows the subquery's.
+        return _f("(SELECT {} FROM (SELECT k, n FROM {} ORDER BY k))", cell, rows)
+
+    def _groups(self, quoted: bool) -> _F:
+        """The customer's groups' names in group id order, joined by the list separator."""
+        table = connection.ops.quote_name(Membership._meta.db_table)
+        customer = self.customers.column("id")
+        name, names = self._name_of(Group)
+        rows = _f(
+            f'(SELECT m."group_id" AS k, {{}} AS n FROM {table} m '
+            f'WHERE m."customer_id" = {customer})',
+            self._raw_name(Group, 'm."group_id"'),
+        )
+        if names is None:
+            names = dict(Group.objects.values_list("pk", name))
+        return self._list(rows, names, quoted)
+
+    def _tags(self, quoted: bool) -> _F:
+        """The customer's tag names, sorted as the rows sort them (by their lower case),
+        joined by the list separator; read only for a customer whose stored tags text says it
+        has tags, as the rows do."""
+        through = connection.ops.quote_name(Customer.tags.through._meta.db_table)
+        tags = connection.ops.quote_name(Tag._meta.db_table)
+        customer, text = self.customers.column("id"), self.customers.column("tags_text")
+        order, names = self._tags_order()
+        rows = _f(
+            f'(SELECT {{}} AS k, t."name" AS n FROM {through} ct JOIN {tags} t '
+            f'ON t."id" = ct."tag_id" WHERE ct."customer_id" = {customer})',
+            order,
+        )
+        return _f(f"CASE WHEN {text} <> '' THEN {{}} END", self._list(rows, names, quoted))
+
+    def _tags_order(self) -> tuple[_F, dict]:
+        """How the tags sort, and their names by that key: code-point order of their lower
+        case, which ``name_key`` is when the tag services wrote it; else each tag's rank,
+        computed here."""
+        if "tags" not in self._names:
+            self._names["tags"] = list(Tag.objects.values_list("pk", "name", "name_key"))
+        tags = self._names["tags"]
+        if all(key == name.lower() for _pk, name, key in tags):
+            order = _F('t."name_key" COLLATE "C"' if self.sql.postgres else 't."name_key"')
+            return order, {key: name for _pk, name, key in tags}
+        ranked = sorted(tags, key=lambda tag: (tag[1].lower(), tag[0]))
+        order = _case('t."id"', {tag[0]: rank for rank, tag in enumerate(ranked)})
+        return order, {rank: tag[1] for rank, tag in enumerate(ranked)}
+
+    # The statement
+
+    def _runs(self) -> list[_Run]:
+        """The cells cut where the line passes from customer cells to address cells."""
+        runs: list[_Run] = []
+        for position, cell in enumerate(self.cells):
+            if runs and runs[-1].level == cell.level:
+                runs[-1].positions.append(position)
+            else:
+                runs.append(_Run(cell.level, [position]))
+        for run in runs:
+            keys = {self.cells[position].key for position in run.positions}
+            run.repeated = self.address_rows and bool(keys & set(comptoir.CONTINUATION_KEYS))
+        return runs
+
+    def _cell_text(self, cell: _Cell, quoted: bool) -> _F:
+        """A cell as the file has it: formula-safe text, CSV-quoted when ``quoted`` (and for
+        the cells quoted anyway)."""
+        sql = self.sql
+        if cell.kind == PLAIN:
+            return cell.value
+        if cell.kind == WRITTEN:
+            return cell.write(quoted)
+        safe = sql.phone(cell.value) if cell.kind == PHONE else sql.safe(cell.value, cell.usual)
+        return sql.quote(safe) if quoted or cell.quoted else safe
+
+    def _text(self, run: _Run, quoted: bool, continuation: bool = False) -> _F:
+        """One run of cells joined; on a continuation line only the columns it repeats."""
+        cells = []
+        for position in run.positions:
+            cell = self.cells[position]
+            if continuation and cell.key not in comptoir.CONTINUATION_KEYS:
+                cells.append(None)
+            else:
+                cells.append(self._cell_text(cell, quoted))
+        return self.sql.join(cells)
+
+    def _first(self) -> str:
+        """Comptoir's layout: whether the row's address goes on the customer's own line, the
+        first: the default billing address, else the first by id (or none at all)."""
+        customer, table = self.customers.column("id"), self.address_table
+        return (
+            f'(a."id" IS NULL OR a."is_default_billing" OR (NOT EXISTS (SELECT 1 FROM {table} b '
+            f'WHERE b."customer_id" = {customer} AND b."is_default_billing") AND a."id" = '
+            f'(SELECT min(b."id") FROM {table} b WHERE b."customer_id" = {customer})))'
+        )
+
+    def _select(self, quoted: bool) -> tuple[_F, str]:
+        """The statement's columns (the line, [what its quoted cells hold], the customer's id)
+        and what follows its FROM's customers table.
+
+        Comptoir's layout: a row per address, the customer's runs of cells written on the
+        first only; the others (continuation lines) repeat the id and the e-mail."""
+        customer = self.customers.column("id")
+        first = self._first() if self.address_rows else ""
+        pieces = []
+        for run in self.runs:
+            text = self._text(run, quoted)
+            if self.address_rows and run.level == CUSTOMER:
+                if run.repeated:
+                    other = self._text(run, quoted, continuation=True)
+                else:
+                    other = _bind(self.delimiter * (len(run.positions) - 1))
+                text = _f(f"CASE WHEN {first} THEN {{}} ELSE {{}} END", text, other)
+            pieces.append(text)
+        line = pieces[0] if len(pieces) == 1 else self.sql.join(pieces)
+        if not self.sql.postgres:
+            # SQLite hands a BLOB over as it is: its UTF-8 bytes, neither decoded into a str
+            # nor encoded back for the file.
+            line = _f("CAST({} AS BLOB)", line)
+        columns = [line]
+        if self.counted:
+            counts = [
+                self.sql.specials(cell.value) for cell in self.cells if cell.quoted and not quoted
+            ]
+            count = _f(" + ".join(["{}"] * len(counts)), *counts) if counts else _F("0")
+            if self.address_rows:  # the quoted cells are the customer's: on its line only
+                count = _f(f"CASE WHEN {first} THEN {{}} ELSE 0 END", count)
+            columns.append(count)
+        columns.append(_F(customer))
+        if self.address_rows:
+            joined = f'LEFT JOIN {self.address_table} a ON a."customer_id" = {customer}'
+            order = f'{customer}, a."is_default_billing" DESC, a."id"'
+        elif self.has_address:
+            # The address the rows use: default shipping, else default billing, else the first.
+            joined = (
+                f'LEFT JOIN {self.address_table} a ON a."id" = (SELECT "id" FROM '
+                f'{self.address_table} WHERE "customer_id" = {customer} ORDER BY '
+                '"is_default_shipping" DESC, "is_default_billing" DESC, "id" LIMIT 1)'
+            )
+            order = customer
+        else:
+            joined, order = "", customer
+        return _f(_slots(len(columns)), *columns), (joined, order)
+
+    def statement(self, queryset, *, limit: int | None = None, quoted: bool = False):
+        """The SQL and values that read the lines of ``queryset``'s customers (the first
+        ``limit`` of them by id), every text cell CSV-quoted by SQL when ``quoted``."""
+        ids = queryset.order_by("id").values("id")
+        if limit is not None:
+            ids = ids[:limit]
+        ids_sql, ids_params = ids.query.sql_with_params()
+        columns, (joined, order) = self.select[quoted]
+        customer = self.customers.column("id")
+        sql = (
+            f"SELECT {columns.sql} FROM {self.table} {joined} "
+            f"WHERE {customer} IN ({ids_sql}) ORDER BY {order}"
+        )
+        return sql, (*columns.params, *ids_params)
+
+    # Python's part
+
+    def chunk(self, rows: list[tuple], queryset) -> tuple[bytes, int]:
+        """A chunk's bytes and how many customers they are; the customers whose cells need
+        more quoting than the statement gave are read again, quoted."""
+        lines, counts, customers = self._assemble(rows)
+        data = self._joined(lines)
+        # Counted in the UTF-8 bytes, where these ASCII characters are single bytes: the
+        # length they take away (one pass, rather than a count for each).
+        width, count = self.width, len(lines)
+        found = len(data) - len(data.translate(None, self.specials))
+        expected = 2 * count + count * (width - 1) + (sum(counts) if counts else 0)
+        if found != expected or width == 1:
+            if found != expected:
+                lines = self._requoted(rows, lines, counts, queryset)
+            if width == 1:
+                # csv.writer writes a row of one empty cell as "" (an empty line: no row).
+                empty, quoted = (b"", b'""') if isinstance(lines[0], bytes) else ("", '""')
+                lines = [quoted if line == empty else line for line in lines]
+            data = self._joined(lines)
+        return data, customers
+
+    @staticmethod
+    def _joined(lines: list) -> bytes:
+        """The lines (bytes from SQLite, str from PostgreSQL), each ended by "\\r\\n", in
+        UTF-8."""
+        if lines and isinstance(lines[0], bytes):
+            return b"\r\n".join([*lines, b""])
+        return "\r\n".join([*lines, ""]).encode("utf-8", errors="replace")
+
+    def _specials_in(self, line) -> int:
+        """How many quotes, delimiters and line breaks a line holds."""
+        if isinstance(line, str):
+            line = line.encode("utf-8", errors="replace")
+        return len(line) - len(line.translate(None, self.specials))
+
+    def _assemble(self, rows: list[tuple]) -> tuple[list, list[int] | None, int]:
+        """The rows' lines, what the quoted cells of each hold (None: no such cells), and how
+        many customers they are."""
+        lines = [row[0] for row in rows]
+        counts = [row[1] for row in rows] if self.counted else None
+        if not self.address_rows:
+            return lines, counts, len(rows)
+        ids = [row[-1] for row in rows]
+        return lines, counts, 1 + sum(map(int.__ne__, ids[1:], ids))
+
+    def _requoted(self, rows, lines, counts, queryset) -> list:
+        """The lines again, those of the customers with a cell needing quoting read quoted."""
+        base = self.width - 1
+        again = set()
+        for index, line in enumerate(lines):
+            if self._specials_in(line) != base + (counts[index] if counts else 0):
+                again.add(rows[index][-1])
+        if not again:
+            return lines
+        sql, params = self.statement(queryset.filter(id__in=sorted(again)), quoted=True)
+        quoted_rows = _fetch(sql, params)
+        quoted_lines = self._assemble(quoted_rows)[0]
+        by_customer: dict[int, list] = {}
+        for line, row in zip(quoted_lines, quoted_rows, strict=True):
+            by_customer.setdefault(row[-1], []).append(line)
+        kept: list = []
+        for line, row in zip(lines, rows, strict=True):
+            customer_id = row[-1]
+            if customer_id not in again:
+                kept.append(line)
+            elif customer_id in by_customer:
+                kept.extend(by_customer.pop(customer_id))
+        return kept
