@@ -56,7 +56,11 @@ from comptoir.transfer.selectors.exporting import (
     export_retention,
     exports_dir,
 )
-from comptoir.transfer.services.export_parts import export_runs_plan, export_runs_write
+from comptoir.transfer.services.export_parts import (
+    export_runs_plan,
+    export_runs_write,
+    lean_reads,
+)
 
 CSV = "csv"
 XLSX = "xlsx"
@@ -240,7 +244,7 @@ def export_file_write(
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".export-", suffix=".part")
     counted = [0]
     try:
-        with os.fdopen(handle, "wb") as file:
+        with lean_reads(), os.fdopen(handle, "wb") as file:
             chunks = _counting(export_chunks(spec=spec), counted)
             runs = export_runs_plan(spec=spec) if options.format == CSV else None
             if runs:
