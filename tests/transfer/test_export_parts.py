@@ -121,3 +121,24 @@ def test_workers_write_the_same_file_as_one_process(
     assert shared.read_bytes() == single.read_bytes()
     assert "'=1+1" in shared.read_text(encoding="utf-8-sig")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["shared.csv", "single.csv"]
+
+
+@pytest.mark.django_db
+def test_an_export_reads_with_a_small_cache_then_gives_the_connection_its_own_back(
+    monkeypatch,
+):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's page cache and mapped file")
+    # The tests' database is in memory, which the export leaves alone; a file's is the case.
+    monkeypatch.setattr(connection, "is_in_memory_db", lambda: False)
+
+    def cache_size() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            return cursor.fetchone()[0]
+
+    before = cache_size()
+    assert before != -4096
+    with export_parts.lean_reads():
+        assert cache_size() == -4096
+    assert cache_size() == before

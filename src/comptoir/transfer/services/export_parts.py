@@ -79,12 +79,12 @@ def lean_reads():
     it does not read again. A small cache and plain reads keep memory flat while it runs; the
     pages stay in the operating system's cache all the same. The connection's own settings
     come back afterwards."""
-    if connection.vendor != "sqlite":
+    if connection.vendor != "sqlite" or connection.is_in_memory_db():
         yield
         return
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA mmap_size")
-        mmap_size = int(cursor.fetchone()[0])
+        mmap_size = int((cursor.fetchone() or (0,))[0])
         cursor.execute("PRAGMA cache_size")
         cache_size = int(cursor.fetchone()[0])
         cursor.execute("PRAGMA mmap_size=0")
