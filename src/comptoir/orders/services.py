@@ -105,8 +105,7 @@ def _figures_after_order(*, is_valid: bool, total: Decimal, at: datetime.datetim
     return figures
 
 
-@transaction.atomic
-def order_record(
+def order_write(
     *,
     actor: Actor,
     email: str,
@@ -123,9 +122,10 @@ def order_record(
 ) -> Order:
     """Record an order: link it to the customer of that e-mail (or a new guest), apply the
     default group's discount, and move the customer's figures. A blocked customer is refused
-    before anything is written. ``customer_locked``: the given customer was read in this
-    transaction with its row locked and its default group
-    (``customer_find_by_email(lock=True)``), so it is not read again."""
+    before anything is written. Call it inside a transaction (``order_record`` holds one).
+
+    ``customer_locked``: the given customer was read in this transaction with its row locked
+    and its default group (``customer_find_by_email(lock=True)``), so it is not read again."""
     if status not in OrderStatus.values:
         raise ValidationError({"status": _("Unknown order status.")}, code="invalid_choice")
     lines = _lines_clean(lines)
@@ -204,6 +204,12 @@ def order_record(
         },
     )
     return order
+
+
+# The same, in a transaction of its own (a savepoint inside the caller's): for a caller that
+# holds none, or that must go on after a refused order. The storefront's checkout, whose own
+# transaction holds the whole order, calls order_write and spares the savepoint's round trips.
+order_record = transaction.atomic(order_write)
 
 
 @transaction.atomic

@@ -1,4 +1,4 @@
-"""Placing an order from the storefront's checkout: the order itself is ``order_record``'s (it
+"""Placing an order from the storefront's checkout: the order itself is ``order_write``'s (it
 links the customer by e-mail or creates a guest, refuses a blocked customer before writing
 anything, applies the default group's discount and moves the stored figures); this adds what the
 checkout brings with it: the cart it converts, the shipping address it was sent to, and the
@@ -26,7 +26,7 @@ from comptoir.customers.selectors import customer_find_by_email
 from comptoir.customers.services import address_create
 from comptoir.groups.models import Group
 from comptoir.orders.models import Cart, CartStatus, Order, OrderStatus
-from comptoir.orders.services import LineInput, order_record
+from comptoir.orders.services import LineInput, order_write
 from comptoir.storefront.errors import IdempotencyKeyRefused
 from comptoir.storefront.models import OrderIdempotencyKey
 from comptoir.storefront.selectors import (
@@ -214,13 +214,13 @@ def _order_place(
         )
     key = email_key(email)
     cart = _cart_check(cart_id, key) if cart_id is not None else None
-    # Read locked, with its default group, once: order_record does not read it again.
+    # Read locked, with its default group, once: order_write does not read it again.
     existing = customer_find_by_email(email=email, lock=True)
     if existing is not None and (existing.deleted_at or existing.anonymised_at):
         existing = None
     if cart is None and existing is not None:
         cart = cart_open_newest(customer_id=existing.pk)
-    order = order_record(
+    order = order_write(
         actor=actor,
         email=email,
         first_name=first_name,
@@ -233,7 +233,7 @@ def _order_place(
         customer=existing,
         customer_locked=existing is not None,
     )
-    # The customer order_record locked and ordered for, with its default group: not read again.
+    # The customer order_write locked and ordered for, with its default group: not read again.
     customer = order.customer
     if cart is not None and cart.customer_id is None:
         Cart.objects.filter(pk=cart.pk).update(customer=customer)
