@@ -30,7 +30,13 @@ from comptoir.transfer.formats.profiles import PROFILES
 from comptoir.transfer.selectors import exporting as selectors
 from comptoir.transfer.selectors.export_lines import csv_cell, export_lines
 from comptoir.transfer.selectors.exporting import ExportScope, ExportSpec, Scope, export_chunks
-from comptoir.transfer.services.exporting import FileOptions, csv_body
+from comptoir.transfer.services.exporting import (
+    FileOptions,
+    _csv_head,
+    csv_body,
+    export_file_write,
+    export_stdout_write,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -293,6 +299,24 @@ def test_the_services_csv_goes_through_the_lines(shop, monkeypatch):
         assert lines == rows
         assert sum(counted) == Customer.objects.count()
     assert csv_cell('a"b', ";") == '"a""b"' and csv_cell("a,b", ";") == "a,b"
+
+
+def test_a_file_and_the_standard_output_are_written_from_the_lines(
+    shop, actor, tmp_path, monkeypatch
+):
+    spec, options = spec_for("comptoir", "en"), FileOptions()
+    expected = _csv_head(spec, options) + b"".join(
+        piece for piece, _n in csv_body(spec, options, (c for c in export_chunks(spec=spec)))
+    )
+    customers = Customer.objects.count()
+    # The rows are not read at all: the database writes the lines.
+    monkeypatch.setattr(selectors._Plan, "rows", lambda *args: pytest.fail("rows read"))
+    path = tmp_path / "out.csv"
+    assert export_file_write(spec=spec, options=options, actor=actor, path=path) == customers
+    assert path.read_bytes() == expected
+    stream = io.BytesIO()
+    written = export_stdout_write(spec=spec, options=options, actor=actor, stream=stream)
+    assert written == customers and stream.getvalue() == expected
 
 
 # Any text a database keeps (PostgreSQL keeps no NUL, neither keeps lone surrogates).

@@ -166,13 +166,18 @@ def _csv_bytes(
     options: FileOptions,
     chunks: Iterable[ExportChunk],
     progress: Callable[[int], None] | None = None,
+    counted: list[int] | None = None,
 ) -> Iterator[bytes]:
-    """The CSV file, header first, then a piece per chunk of customers."""
+    """The CSV file, header first, then a piece per chunk of customers; ``counted[0]`` follows
+    the customers written. Give ``export_chunks``' own answer, not wrapped, for the database to
+    write the lines (``csv_body``)."""
     yield _csv_head(spec, options)
     done = 0
     for piece, customers in csv_body(spec, options, chunks):
         yield piece
         done += customers
+        if counted is not None:
+            counted[0] = done
         if progress is not None:
             progress(done)
 
@@ -245,7 +250,7 @@ def export_file_write(
     counted = [0]
     try:
         with lean_reads(), os.fdopen(handle, "wb") as file:
-            chunks = _counting(export_chunks(spec=spec), counted)
+            chunks = export_chunks(spec=spec)
             runs = export_runs_plan(spec=spec) if options.format == CSV else None
             if runs:
                 file.write(_csv_head(spec, options))
@@ -253,9 +258,9 @@ def export_file_write(
                     spec=spec, options=options, runs=runs, file=file, progress=progress
                 )
             elif options.format == XLSX:
-                _xlsx_write(spec, chunks, file, progress)
+                _xlsx_write(spec, _counting(chunks, counted), file, progress)
             else:
-                for piece in _csv_bytes(spec, options, chunks, progress):
+                for piece in _csv_bytes(spec, options, chunks, progress, counted):
                     file.write(piece)
         os.replace(temporary, path)
     except BaseException:
@@ -273,7 +278,7 @@ def export_stdout_write(
     if options.format != CSV:
         raise ValueError("Only CSV can be written to a stream.")
     counted = [0]
-    for piece in _csv_bytes(spec, options, _counting(export_chunks(spec=spec), counted), progress):
+    for piece in _csv_bytes(spec, options, export_chunks(spec=spec), progress, counted):
         stream.write(piece)
     _export_event_record(actor=actor, data=_event_data(spec, options, counted[0], "command"))
     return counted[0]
