@@ -1,22 +1,27 @@
-"""A large CSV export written by several processes at once.
+"""A large CSV export written by several workers at once.
 
-Turning a million customers into CSV is CPU work in Python (the rows' fix-ups and the csv
-writer), so one process uses one core. Above ``COMPTOIR_EXPORT_PARALLEL_MIN`` customers, the
-export is cut into runs of consecutive ids of about the same size, one per worker process
-(``COMPTOIR_EXPORT_WORKERS``, the machine's cores by default); each worker writes its run's lines
-to a part file with the same code as a single-process export, and the parts are appended to the
-file in id order. The file is byte for byte what one process would have written.
+Above ``COMPTOIR_EXPORT_PARALLEL_MIN`` customers, the export is cut into runs of consecutive ids
+of about the same size, one per worker (``COMPTOIR_EXPORT_WORKERS``, the machine's cores by
+default); each worker writes its run's lines to a part file with the same code as a
+single-process export, and the parts are appended to the file in id order. The file is byte for
+byte what one process would have written.
 
-The workers are forked: they start at once with everything already imported, the caller's
-language active. Each opens its own database connection (the caller's are closed before the
-fork, so no connection is shared across processes). Used on SQLite files only (see
-``_parallel_possible``); not when the caller is inside a transaction (the workers would not see
-its writes) or when the database is SQLite in memory (the tests'), which another process cannot
-open.
+On SQLite the lines are computed inside the process that reads them (SQLite runs in it), so the
+workers are processes, forked: they start at once with everything already imported, the
+caller's language active. Each opens its own database connection (the caller's are closed
+before the fork, so no connection is shared across processes). Not when the database is SQLite
+in memory (the tests'), which another process cannot open.
+
+On PostgreSQL the server computes the lines and the client only waits and joins them, so the
+workers are threads, each with its own connection (Django's are per thread) and the caller's
+language: no fork, so no connection or socket can be shared.
+
+Never when the caller is inside a transaction: the workers would not see its writes.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import multiprocessing
 import os
@@ -28,6 +33,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import connection, connections
+from django.utils import translation
 
 from comptoir.transfer.selectors.exporting import (
     ExportSpec,
@@ -47,13 +53,12 @@ def export_workers() -> int:
 
 
 def _parallel_possible() -> bool:
-    """SQLite files only, for now. On PostgreSQL the workers were seen, in the full test suite,
-    reading answers meant for another process (a connection's socket shared across the fork,
-    not yet explained), so a PostgreSQL export stays in one process, which the server's own
-    formatting already makes about twice as fast per row as SQLite's."""
-    if export_workers() < 2 or connection.in_atomic_block or connection.vendor != "sqlite":
+    """Whether workers can read what the caller sees (see the module's docstring)."""
+    if export_workers() < 2 or connection.in_atomic_block:
         return False
-    return not connection.is_in_memory_db()
+    if connection.vendor == "postgresql":
+        return True
+    return connection.vendor == "sqlite" and not connection.is_in_memory_db()
 
 
 def export_runs_plan(*, spec: ExportSpec) -> list[Run] | None:
@@ -136,18 +141,19 @@ def export_runs_write(
     ]
     for handle, _path in parts:
         os.close(handle)
-    connections.close_all()  # each worker opens its own
+    tasks = [(spec, options, run, path) for run, (_h, path) in zip(runs, parts, strict=True)]
     try:
-        with context.Pool(len(runs), initializer=_worker_start, initargs=(written,)) as pool:
-            result = pool.starmap_async(
-                _run_write,
-                [(spec, options, run, path) for run, (_h, path) in zip(runs, parts, strict=True)],
-            )
-            while not result.ready():
-                result.wait(0.2)
-                if progress is not None:
-                    progress(written.value)
-            customers = sum(result.get())
+        if connection.vendor == "postgresql":
+            customers = _in_threads(tasks, written, progress)
+        else:
+            connections.close_all()  # each worker opens its own
+            with context.Pool(len(runs), initializer=_worker_start, initargs=(written,)) as pool:
+                result = pool.starmap_async(_run_write, tasks)
+                while not result.ready():
+                    result.wait(0.2)
+                    if progress is not None:
+                        progress(written.value)
+                customers = sum(result.get())
         file.flush()
         for _handle, path in parts:
             with open(path, "rb") as part:
@@ -158,3 +164,24 @@ def export_runs_write(
     finally:
         for _handle, path in parts:
             Path(path).unlink(missing_ok=True)
+
+
+def _in_threads(tasks: list[tuple], written, progress: Callable[[int], None] | None) -> int:
+    """PostgreSQL: each run written by a thread of this process, on its own connection, in
+    the caller's language. Returns the customers written."""
+    language = translation.get_language()
+    _worker_start(written)
+
+    def write(*task) -> int:
+        with translation.override(language):
+            return _run_write(*task)  # closes this thread's connection at the end
+
+    with concurrent.futures.ThreadPoolExecutor(len(tasks)) as pool:
+        futures = [pool.submit(write, *task) for task in tasks]
+        while True:
+            _done, pending = concurrent.futures.wait(futures, timeout=0.2)
+            if progress is not None:
+                progress(written.value)
+            if not pending:
+                break
+        return sum(future.result() for future in futures)
