@@ -64,9 +64,13 @@ def _empty_cache():
     cached under the same data version by an earlier test would otherwise leak into the next."""
     from django.core.cache import cache
 
+    from comptoir.customers.selectors.listing import sort_index_probes_clear
+
     cache.clear()
+    sort_index_probes_clear()
     yield
     cache.clear()
+    sort_index_probes_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -261,6 +261,11 @@ _walk_probes: dict[tuple, tuple[float, bool]] = {}
 _WALK_PROBES_MAX = 256
 
 
+def sort_index_probes_clear() -> None:
+    """Forget the probes' answers (the tests, whose data changes under the same filters)."""
+    _walk_probes.clear()
+
+
 def sort_index_walk_pays(queryset: QuerySet[Customer]) -> bool:
     """Whether a page of ``queryset`` is better read along the sort's index: on SQLite, when it
     matches at least ``WALK_SORT_INDEX_SHARE`` of the customers. Found without counting them
