@@ -93,7 +93,8 @@ COMPTOIR_IMPORT_MAX_MB = int(os.environ.get("COMPTOIR_IMPORT_MAX_MB", "1024"))
 COMPTOIR_EXPORT_DIR = Path(os.environ.get("COMPTOIR_EXPORT_DIR", VAR_DIR / "exports"))
 COMPTOIR_EXPORT_RETENTION_HOURS = float(os.environ.get("COMPTOIR_EXPORT_RETENTION_HOURS", "72"))
 # A CSV export of at least this many customers written to a file (command line, background
-# task) is shared among this many worker processes (0: one per core).
+# task) is shared among this many workers (0: one per core): processes on SQLite, threads on
+# PostgreSQL (transfer/services/export_parts.py).
 COMPTOIR_EXPORT_PARALLEL_MIN = int(os.environ.get("COMPTOIR_EXPORT_PARALLEL_MIN", "100000"))
 COMPTOIR_EXPORT_WORKERS = int(os.environ.get("COMPTOIR_EXPORT_WORKERS", "0"))
 # The delete mode offered first until staff choose one on the customers settings page.
