@@ -92,8 +92,7 @@ def main() -> None:
     settings.COMPTOIR_STOREFRONT_KEY = secrets.token_urlsafe(32)
     live = Customer.objects.filter(deleted_at__isnull=True, anonymised_at__isnull=True)
     rng = random.Random(7)
-    ids = list(live.values_list("id", flat=True))
-    sample = rng.sample(ids, min(len(ids), 10_000))
+    sample = random_ids(live, rng, 10_000)
     try:
         rows = server_time(args, raw, live, sample, rng)
         load = None if args.skip_load else throughput(args, raw, sample)
@@ -108,6 +107,15 @@ def main() -> None:
     if args.out:
         with open(args.out, "a") as handle:
             handle.write(output + "\n")
+
+
+def random_ids(live, rng: random.Random, size: int) -> list[int]:
+    """``size`` random live customer ids. The million ids they are drawn from are let go before
+    anything is timed: a list that long, alive in the measuring process, costs every full
+    garbage collection about 10 ms of walking (measured: it alone moved the list's p95 from
+    14 to 23 ms), a cost no server process carries."""
+    ids = list(live.values_list("id", flat=True))
+    return rng.sample(ids, min(len(ids), size))
 
 
 # -------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from comptoir.customers.filters import SORTS, CustomerFilterSet
@@ -120,6 +121,30 @@ def test_pages_keep_filters_and_limit_in_their_links(api, shop):
     assert "newsletter=true" in pages[0]["next"]
     assert "limit=2" in pages[0]["next"]
     assert pages[0]["next"].startswith("http://testserver/api/v1/customers?")
+
+
+@pytest.mark.parametrize(
+    ("sort", "row_value"),
+    [
+        ("-sales", '("customers_customer"."total_spent", "customers_customer"."id") <'),
+        ("last_name", '("customers_customer"."last_name", "customers_customer"."id") >'),
+        # NULLs (last visit) and the title's position (a join) keep the spelled-out form.
+        ("last_visit", None),
+        ("title", None),
+    ],
+)
+def test_next_pages_start_from_a_row_value(api, shop, sort, row_value):
+    # One comparison both databases start the (column, id) index walk from; a spelled-out OR
+    # made them read every row sharing the position's value first.
+    following = api.get("", {"sort": sort, "limit": 3}).json()["next"]
+    with CaptureQueriesContext(connection) as captured:
+        response = api.get_url(following)
+    assert response.status_code == 200
+    page_sql = " ".join(query["sql"] for query in captured.captured_queries)
+    if row_value:
+        assert row_value in page_sql
+    else:
+        assert '", "customers_customer"."id") ' not in page_sql
 
 
 def test_first_page_values(api, shop, vip_group, default_group):
