@@ -178,6 +178,59 @@ def test_search_and_filters_are_the_list_pages(api, shop, vip_group):
     assert all(vip_group.pk in [g["id"] for g in row["groups"]] for row in body["results"])
 
 
+@pytest.mark.parametrize("walk_rows", [3, 8, 10_000])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "zoe"},  # 6 of 17, accents folded
+        {"q": "MARTIN1 adam"},  # two words, both needed
+        {"q": "client", "sort": "-sales", "newsletter": "true"},
+        {"q": "martin", "sort": "last_visit"},  # NULLs in the sort column
+        {"q": "nobody"},
+    ],
+)
+def test_searched_pages_are_the_same_whichever_way_they_are_found(
+    api, shop, monkeypatch, params, walk_rows
+):
+    # A searched page is first looked for among the first `walk_rows` rows of the list without
+    # the search; when too few match there, through the search's index. Same pages either way.
+    monkeypatch.setattr("comptoir.customers.selectors.api.SEARCH_WALK_ROWS", walk_rows)
+    filterset = CustomerFilterSet(params)
+    expected = list(
+        filterset.qs.order_by(*_ordering(filterset.sort_key)[0]).values_list("id", flat=True)
+    )
+    with CaptureQueriesContext(connection) as captured:
+        ids, pages = _walk(api, {**params, "limit": 2})
+    assert ids == expected
+    # (read before the next request, which empties the connection's query log)
+    walked = sum("SELECT w.id FROM" in query["sql"] for query in captured.captured_queries)
+    assert walked == len(pages)  # each page tried the walk first
+    if pages[-1]["previous"]:
+        back = _walk_back(api, pages[-1]["previous"])
+        before_last = len(expected) - len(pages[-1]["results"])
+        assert [i for page in reversed(back) for i in page] == expected[:before_last]
+
+
+def test_a_searched_page_found_along_the_list_skips_the_search_index(api, shop, monkeypatch):
+    monkeypatch.setattr("comptoir.customers.selectors.api.SEARCH_WALK_ROWS", 10_000)
+    with CaptureQueriesContext(connection) as captured:
+        body = api.get("", {"q": "zoe", "limit": 2}).json()
+    assert len(body["results"]) == 2
+    index = "customer_search_fts" if connection.vendor == "sqlite" else "AS MATERIALIZED"
+    assert not any(index in query["sql"] for query in captured.captured_queries)
+    # The whole search found fewer rows than a page: the index answers.
+    with CaptureQueriesContext(connection) as captured:
+        body = api.get("", {"q": "zoe", "limit": 50}).json()
+    assert len(body["results"]) == 6
+    assert any(index in query["sql"] for query in captured.captured_queries)
+
+
+def test_searching_an_id_finds_it_along_the_list_too(api, shop, monkeypatch):
+    monkeypatch.setattr("comptoir.customers.selectors.api.SEARCH_WALK_ROWS", 10_000)
+    body = api.get("", {"q": f"#{shop[4].pk}", "limit": 1}).json()
+    assert [row["id"] for row in body["results"]] == [shop[4].pk]
+
+
 def test_deleted_customers_only_with_lifecycle(api, shop):
     gone = shop[3]
     Customer.objects.filter(pk=gone.pk).update(deleted_at=timezone.now())

@@ -10,7 +10,9 @@ to rows the index has already narrowed down.
 
 from __future__ import annotations
 
-from django.db import connection
+from collections.abc import Callable
+
+from django.db import connection, connections
 from django.db.models import Func, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 
@@ -62,6 +64,12 @@ def search_ids_sql(term: str, *, table: str) -> tuple[str, list[str]]:
     return f"SELECT id FROM {table} WHERE search_text LIKE %s ESCAPE '\\'", [pattern]
 
 
+def _exact_id(text: str) -> int | None:
+    """The id a search asks for as well ("1234" or "#1234"), if it is one."""
+    stripped = text.strip().lstrip("#")
+    return int(stripped) if stripped.isdigit() and len(stripped) <= 18 else None
+
+
 def search_filter(queryset: QuerySet, text: str) -> QuerySet:
     """Rows whose search text contains every word of ``text`` (or whose id is ``text``)."""
     words = fold(text).split()
@@ -72,10 +80,45 @@ def search_filter(queryset: QuerySet, text: str) -> QuerySet:
     for word in words:
         sql, params = search_ids_sql(word, table=table)
         condition &= Q(id__in=RawSQL(sql, params))
-    stripped = text.strip().lstrip("#")
-    if stripped.isdigit() and len(stripped) <= 18:
-        condition |= Q(id=int(stripped))
+    exact_id = _exact_id(text)
+    if exact_id is not None:
+        condition |= Q(id=exact_id)
     return queryset.filter(condition)
+
+
+def search_prefix_ids(
+    query: QuerySet, text: str, *, wanted: int, rewrite: Callable[[str], str] | None = None
+) -> list[int] | None:
+    """The first ``wanted`` ids, in ``query``'s order, of the rows of ``query`` that
+    ``search_filter`` would keep for ``text``, looked for only among the rows ``query`` reads:
+    None when fewer match there (the search's index must answer).
+
+    ``query``: ``values_list("id", "search_text")``, ordered, sliced to a bounded number of rows,
+    without the search. A frequent term (a common name: thousands of matches) is found within a
+    few thousand rows of the list's order, read in a few milliseconds along its index; through
+    the trigram index, each of its matches is one more table row to check (hundreds of ms at 1M
+    on PostgreSQL, where the rows are scattered over the table). ``rewrite`` may edit the
+    compiled SQL of ``query`` (an index hint).
+
+    The outer query keeps the inner one's order: both databases stream a subquery with a LIMIT
+    row by row into the outer filter, so the outer LIMIT stops at the first matches."""
+    words = fold(text).split()
+    if not words:
+        return None
+    sql, params = query.query.sql_with_params()
+    if rewrite is not None:
+        sql = rewrite(sql)
+    condition = " AND ".join("w.search_text LIKE %s ESCAPE '\\'" for _ in words)
+    params = [*params, *(f"%{like_escape(word)}%" for word in words)]
+    exact_id = _exact_id(text)
+    if exact_id is not None:
+        condition = f"({condition}) OR w.id = %s"
+        params.append(exact_id)
+    outer = f"SELECT w.id FROM ({sql}) w WHERE {condition} LIMIT {int(wanted)}"
+    with connections[query.db].cursor() as cursor:
+        cursor.execute(outer, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    return ids if len(ids) == wanted else None
 
 
 def register_sqlite_functions(sender, connection, **kwargs) -> None:

@@ -54,6 +54,7 @@ from comptoir.customers.filters import CustomerFilterSet
 from comptoir.customers.models import Customer, Title
 from comptoir.customers.selectors.api import (
     KeysetPage,
+    SearchWalk,
     cursor_decode,
     cursor_encode,
     customer_address,
@@ -244,14 +245,21 @@ def list_customers(request: HttpRequest, params: Query[CustomerListQuery]):
     position, backward = None, False
     if params.cursor:
         position, backward = cursor_decode(params.cursor, scope=scope, columns=columns)
-    queryset = filterset.qs
+    queryset, search = filterset.qs, None
+    if filterset.search_text:
+        # The search's first matches are looked for along the list without it (SearchWalk);
+        # a search rare enough for its index to answer is never broad enough to walk the sort.
+        unsearched = filterset.without_search().qs
+        walk = sort_key if sort_index_walk_pays(unsearched) else None
+        search = SearchWalk(unsearched, filterset.search_text, walk_sort_index=walk)
     page = keyset_page(
         queryset=queryset,
         columns=columns,
         limit=params.limit,
         position=position,
         backward=backward,
-        walk_sort_index=sort_key if sort_index_walk_pays(queryset) else None,
+        walk_sort_index=sort_key if not search and sort_index_walk_pays(queryset) else None,
+        search=search,
     )
     return CustomerPageOut(
         results=customer_rows(page.ids),

@@ -153,6 +153,17 @@ class CustomerFilterSet(filters.FilterSet):
             return self.form.cleaned_data.get("sort") or DEFAULT_SORT
         return DEFAULT_SORT
 
+    @property
+    def search_text(self) -> str:
+        """The search box's text, if the filters are valid."""
+        return (self.is_valid() and self.form.cleaned_data.get("q")) or ""
+
+    def without_search(self) -> CustomerFilterSet:
+        """The same filters and sort, without the search box's text."""
+        data = self.data.copy()
+        data.pop("q", None)
+        return type(self)(data, request=self.request)
+
     def filter_search(self, queryset, name, value):
         return search_filter(queryset, value)
 

@@ -34,6 +34,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from comptoir.core.models import Event
+from comptoir.core.search import search_prefix_ids
 from comptoir.customers.models import (
     Address,
     Channel,
@@ -42,7 +43,7 @@ from comptoir.customers.models import (
     Membership,
     Tag,
 )
-from comptoir.customers.selectors.listing import rows_along_sort_index
+from comptoir.customers.selectors.listing import rows_along_sort_index, sort_index_hint
 from comptoir.groups.models import Group
 
 # The largest id the databases store (a signed 64-bit integer); larger ones cannot exist.
@@ -218,6 +219,35 @@ def _after(columns: Sequence[KeysetColumn], position: Position, vendor: str) -> 
     return condition
 
 
+# How many rows of a searched list, in its order, are read for the search's first matches before
+# the search's own index is asked instead (``SearchWalk``): 3-20 ms at 1M.
+SEARCH_WALK_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class SearchWalk:
+    """A searched page read as "the first rows of the list without its search that match it":
+    ``unsearched``, the same list but for the search ``text``; ``walk_sort_index`` as for
+    ``keyset_page``, for that list. See ``core.search.search_prefix_ids``."""
+
+    unsearched: QuerySet
+    text: str
+    walk_sort_index: str | None = None
+
+
+def _search_walk_ids(
+    search: SearchWalk, walk, position, ordering, limit: int, vendor: str
+) -> list[int] | None:
+    queryset = search.unsearched
+    if position is not None:
+        queryset = queryset.filter(_after(walk, position, vendor))
+    query = queryset.order_by(*ordering).values_list("id", "search_text")[:SEARCH_WALK_ROWS]
+    rewrite = None
+    if search.walk_sort_index and vendor == "sqlite":
+        rewrite = functools.partial(sort_index_hint, sort_key=search.walk_sort_index)
+    return search_prefix_ids(query, search.text, wanted=limit + 1, rewrite=rewrite)
+
+
 def keyset_page(
     *,
     queryset: QuerySet,
@@ -226,16 +256,16 @@ def keyset_page(
     position: Position | None = None,
     backward: bool = False,
     walk_sort_index: str | None = None,
+    search: SearchWalk | None = None,
 ) -> KeysetPage:
     """The ids of the ``limit`` rows after ``position`` (before it, with ``backward``), in
     ``columns``' order, in one query whatever the limit or how deep the page is.
 
     ``walk_sort_index`` (a customers sort key) reads them along that sort's index on SQLite,
-    for a filter that matches many customers (decision 0010)."""
+    for a filter that matches many customers (decision 0010). ``search`` (``queryset`` being
+    searched) first looks for the page among the first rows of the list without the search."""
     vendor = connections[queryset.db].vendor
     walk = [column.reversed() for column in columns] if backward else list(columns)
-    if position is not None:
-        queryset = queryset.filter(_after(walk, position, vendor))
     names = {}
     for index, column in enumerate(walk[:-1]):
         read = F(column.path)
@@ -243,11 +273,20 @@ def keyset_page(
             read = Cast(column.path, FloatField())
         names[f"keyset_{index}"] = read
     ordering = [f"-{column.path}" if column.descending else column.path for column in walk]
-    query = queryset.annotate(**names).order_by(*ordering)
-    if walk_sort_index and vendor == "sqlite":
+    found = None
+    if search is not None:
+        found = _search_walk_ids(search, walk, position, ordering, limit, vendor)
+    if found is not None:
+        # The page's rows, by primary key, without the search's own (costly) condition.
+        query = search.unsearched.annotate(**names).order_by(*ordering).filter(id__in=found)
+    else:
+        if position is not None:
+            queryset = queryset.filter(_after(walk, position, vendor))
+        query = queryset.annotate(**names).order_by(*ordering)
+    if found is None and walk_sort_index and vendor == "sqlite":
         # The ids along the index, then their typed values (a primary-key read of the page).
-        found = rows_along_sort_index(query.values_list("id")[: limit + 1], walk_sort_index)
-        query = query.filter(id__in=[row[0] for row in found])
+        rows = rows_along_sort_index(query.values_list("id")[: limit + 1], walk_sort_index)
+        query = query.filter(id__in=[row[0] for row in rows])
     rows = list(query.values_list(*names, walk[-1].path)[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]

@@ -237,20 +237,25 @@ def _page_ids(queryset, ordering, start: int, end: int, sort_key: str, walk: boo
     return [row[0] for row in rows_along_sort_index(query, sort_key)]
 
 
-def rows_along_sort_index(query: QuerySet, sort_key: str) -> list[tuple]:
-    """The rows of ``query`` (a values_list over customers, sorted on ``sort_key``), read on
-    SQLite along the sort's own index (``INDEXED BY``; see ``_page_ids``)."""
+def sort_index_hint(sql: str, sort_key: str) -> str:
+    """``sql`` (a query over customers sorted on ``sort_key``, its select list plain columns)
+    told, on SQLite, to read the customers along the sort's own index (see ``_page_ids``)."""
     from comptoir.customers.filters import SORTS
 
     column = SORTS[sort_key.lstrip("-")]
     # The primary key is the table itself (rowid order): no index at all is the walk.
     hint = "NOT INDEXED" if column == "id" else f'INDEXED BY "customer_sort_{column}"'
-    sql, params = query.query.sql_with_params()
     table = Customer._meta.db_table
     # The first FROM is the outer query's: the select list (plain columns) holds no subquery.
-    sql = re.sub(rf'FROM "{table}"(?=\s|$)', f'FROM "{table}" {hint}', sql, count=1)
+    return re.sub(rf'FROM "{table}"(?=\s|$)', f'FROM "{table}" {hint}', sql, count=1)
+
+
+def rows_along_sort_index(query: QuerySet, sort_key: str) -> list[tuple]:
+    """The rows of ``query`` (a values_list over customers, sorted on ``sort_key``), read on
+    SQLite along the sort's own index (``INDEXED BY``; see ``_page_ids``)."""
+    sql, params = query.query.sql_with_params()
     with connections[query.db].cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sort_index_hint(sql, sort_key), params)
         return cursor.fetchall()
 
 
