@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from comptoir.customers.filters import SORTS, CustomerFilterSet
 from comptoir.customers.models import Customer
@@ -71,9 +72,30 @@ def test_query_count_does_not_depend_on_page_size(thirty, vip_group, per_page):
     queryset = CustomerFilterSet({"q": "dupont"}).qs
     with CaptureQueriesContext(connection) as queries:
         page = customer_page(queryset=queryset, sort_key="sales", page=1, per_page=per_page)
-        [list(customer.groups.all()) for customer in page.rows]
-        [customer.default_group.name for customer in page.rows]
-    assert len(queries) == 5  # count, highest id, ids, rows, groups
+        [customer.title and customer.title.name for customer in page.rows]
+        [[group.name for group in customer.list_groups] for customer in page.rows]
+    assert len(queries) == 5  # count, highest id, ids, rows with titles, groups
+
+
+def test_rows_carry_their_groups_in_group_id_order(make_customer, vip_group):
+    from comptoir.customers.models import Membership
+    from comptoir.groups.models import Group
+
+    pro = Group.objects.create(name_fr="Professionnels", name_en="Trade", discount=5)
+    both, alone = make_customer(), make_customer()
+    Membership.objects.bulk_create(
+        [Membership(customer=both, group=pro), Membership(customer=both, group=vip_group)]
+    )
+    page = customer_page(queryset=Customer.objects.all(), sort_key="id", page=1, per_page=10)
+    groups = {customer.pk: customer.list_groups for customer in page.rows}
+    default = both.default_group
+    expected = sorted(
+        [(default.pk, default.name_fr), (vip_group.pk, "VIP"), (pro.pk, "Professionnels")]
+    )
+    assert [(group.pk, group.name_fr) for group in groups[both.pk]] == expected
+    assert [group.pk for group in groups[alone.pk]] == [alone.default_group_id]
+    with translation.override("en"):
+        assert "Trade" in [group.name for group in groups[both.pk]]
 
 
 def test_summary_for_a_filter(thirty):

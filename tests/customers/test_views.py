@@ -482,3 +482,63 @@ def test_the_default_accounts_choice_stays_out_of_the_links(staff_client, people
     assert not re.search(r'href="[^"]*lifecycle=live', html)
     html = staff_client.get(LIST, {"lifecycle": "all"}).content.decode()
     assert 'href="/customers/?lifecycle=all&amp;sort=id"' in html
+
+
+def test_direct_control_writes_option_groups_and_required_as_django_does():
+    from django.utils import translation
+
+    from comptoir.core.templatetags.backoffice import form_control
+    from comptoir.customers.forms import BulkActionForm
+    from comptoir.customers.templatetags.customer_list import direct_control
+
+    def parts(html):
+        """The opening tag's attributes (in any order), then the options as written."""
+        flat = "".join(line.strip() for line in str(html).splitlines())
+        tag, options = flat.split(">", 1)
+        return sorted(tag.removeprefix("<select ").split(" ")), options
+
+    for language in ("fr", "en"):
+        with translation.override(language):
+            form = BulkActionForm(data={"action": "block"})
+            ours, django = direct_control(form["action"]), form_control(form["action"])
+            assert parts(ours) == parts(django)
+            assert "<optgroup" in ours and '<option value="block" selected>' in ours
+            assert " required" in ours
+            assert " required" not in direct_control(form["delete_mode"])
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_list_dates_are_the_languages_short_format(language):
+    import datetime
+
+    from django.utils import translation
+    from django.utils.formats import date_format
+
+    from comptoir.customers.templatetags.customer_list import _day_format
+
+    with translation.override(language):
+        write = _day_format()
+        for day in (datetime.date(2026, 1, 5), datetime.date(1999, 12, 31)):
+            assert write(day) == date_format(day, "SHORT_DATE_FORMAT")
+
+
+@pytest.mark.parametrize(
+    "data", [{}, {"first_name": 'a"<b', "id": "12"}, {"id": "not a number", "email": "x"}]
+)
+def test_direct_control_writes_inputs_as_django_does(db, data):
+    import re
+
+    from comptoir.core.templatetags.backoffice import form_control
+    from comptoir.customers.filters import CustomerFilterSet
+    from comptoir.customers.forms import filter_form_polish
+    from comptoir.customers.templatetags.customer_list import direct_control
+
+    def attributes(html):
+        return sorted(re.findall(r'([\w-]+)(?:="([^"]*)")?', str(html).strip()))
+
+    form = filter_form_polish(CustomerFilterSet(data).form)
+    for name in ("id", "first_name", "last_name", "email", "company"):
+        assert str(direct_control(form[name])).startswith("<input ")
+        assert attributes(direct_control(form[name])) == attributes(form_control(form[name]))
+    if "id" in data and not data["id"].isdigit():
+        assert 'aria-invalid="true"' in direct_control(form["id"])

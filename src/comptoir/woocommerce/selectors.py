@@ -142,6 +142,7 @@ def woo_customers_page(*, query: ListQuery) -> WooPage:
                 page=start // per_page + 1,
                 per_page=per_page,
                 total=total,
+                fetch=_by_ids,
             ).rows
         else:
             # An ``offset`` that falls mid-page: the plain slice of the same order.
