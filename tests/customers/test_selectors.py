@@ -152,3 +152,27 @@ def test_filtered_pages_are_the_same_along_the_sort_index_or_not(
         customer_page(queryset=queryset, sort_key=sort_key, page=1, per_page=6)
     uses_hint = any("INDEXED BY" in q["sql"] or "NOT INDEXED" in q["sql"] for q in captured)
     assert uses_hint == (connection.vendor == "sqlite" and not selective)
+
+
+@pytest.mark.parametrize("walk", [True, False])
+@pytest.mark.parametrize("sort_key", ["-id", "id", "-sales"])
+def test_searched_pages_are_the_same_along_the_sort_index_or_not(
+    thirty, monkeypatch, walk, sort_key
+):
+    """A search read along the sort's index (its matches tested row by row, "+id" on SQLite's
+    primary key) gives the pages the search's own index gives."""
+    from comptoir.customers.selectors import listing
+
+    monkeypatch.setattr(listing, "WALK_SORT_INDEX_SHARE", 0.0 if walk else 2.0)
+    # "Dupont4" of Dupont40 to Dupont49 (the numbers run on across tests): ten of the thirty.
+    queryset = CustomerFilterSet({"q": thirty[10].last_name[:-1]}).qs
+    expected = list(queryset.order_by(*listing._ordering(sort_key)[0]).values_list("id", flat=True))
+    assert len(expected) >= 2
+    seen = []
+    with CaptureQueriesContext(connection) as captured:
+        for number in (1, 2, 3, 4):
+            page = customer_page(queryset=queryset, sort_key=sort_key, page=number, per_page=3)
+            seen += [customer.pk for customer in page.rows]
+    assert seen == expected
+    membership_test = any('+"customers_customer"."id" IN' in q["sql"] for q in captured)
+    assert membership_test == (connection.vendor == "sqlite" and walk and "id" in sort_key)

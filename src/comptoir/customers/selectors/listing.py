@@ -277,7 +277,15 @@ def sort_index_hint(sql: str, sort_key: str) -> str:
     hint = "NOT INDEXED" if column == "id" else f'INDEXED BY "customer_sort_{column}"'
     table = Customer._meta.db_table
     # The first FROM is the outer query's: the select list (plain columns) holds no subquery.
-    return re.sub(rf'FROM "{table}"(?=\s|$)', f'FROM "{table}" {hint}', sql, count=1)
+    sql = re.sub(rf'FROM "{table}"(?=\s|$)', f'FROM "{table}" {hint}', sql, count=1)
+    if column == "id":
+        # NOT INDEXED still lets SQLite look the search's matches up by rowid, one by one, and
+        # sort them all (45,000 of them for a frequent phone fragment: 55 ms); "+id" makes the
+        # search a membership test along the walk (15 ms).
+        sql = sql.replace(
+            f'"{table}"."id" IN (SELECT rowid FROM', f'+"{table}"."id" IN (SELECT rowid FROM'
+        )
+    return sql
 
 
 def rows_along_sort_index(query: QuerySet, sort_key: str) -> list[tuple]:
