@@ -74,7 +74,8 @@ def test_query_count_does_not_depend_on_page_size(thirty, vip_group, per_page):
         page = customer_page(queryset=queryset, sort_key="sales", page=1, per_page=per_page)
         [customer.title and customer.title.name for customer in page.rows]
         [[group.name for group in customer.list_groups] for customer in page.rows]
-    assert len(queries) == 5  # count, highest id, ids, rows with titles, groups
+    # count, highest id (SQLite: how selective the filter is), ids, rows with titles, groups
+    assert len(queries) == (5 if connection.vendor == "sqlite" else 4)
 
 
 def test_rows_carry_their_groups_in_group_id_order(make_customer, vip_group):

@@ -176,6 +176,7 @@ def customer_page(
     already counted ``queryset`` (the summary cards do), saves the count query.
     """
     fetch = list_rows if fetch is None else fetch
+    vendor = connections[queryset.db].vendor
     total = queryset.count() if total is None else total
     pages = max(1, -(-total // per_page))
     clamped_from = None
@@ -183,7 +184,7 @@ def customer_page(
         clamped_from, page = page, min(max(page, 1), pages)
     offset = (page - 1) * per_page
     forward, reverse = _ordering(sort_key)
-    walk = total > 0 and _walk_sort_index(queryset, total)
+    walk = total > 0 and vendor == "sqlite" and _walk_sort_index(queryset, total)
     if total == 0:
         ids = []
     elif offset > total // 2:
@@ -262,7 +263,7 @@ def _page_ids(queryset, ordering, start: int, end: int, sort_key: str, walk: boo
     index with ``INDEXED BY``. PostgreSQL weighs the LIMIT itself from its statistics.
     """
     query = queryset.order_by(*ordering).values_list("id", flat=True)[start:end]
-    if not walk or connections[queryset.db].vendor != "sqlite":
+    if not walk:  # (only ever set on SQLite)
         return list(query)
     return [row[0] for row in rows_along_sort_index(query, sort_key)]
 
