@@ -16,15 +16,22 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
 
-def django_setup() -> None:
+def django_setup(*, server: bool = True) -> None:
+    """Django set up as comptoir/wsgi.py sets it up in production (``server``), or as a
+    management command has it (the dataset, the export: SQLite checkpoints at commit)."""
     import gc
 
     import django
     from django.urls import get_resolver
 
     django.setup()
-    # As comptoir/wsgi.py does in production: what start-up loaded is kept out of the garbage
-    # collector's full scans, which otherwise pause a request every twenty or so.
+    if server:
+        from comptoir.core.sqlite_wal import checkpointer_start
+
+        # SQLite's WAL checkpoints from a thread of the process, not from the committing request.
+        checkpointer_start()
+    # What start-up loaded is kept out of the garbage collector's full scans, which otherwise
+    # pause a request every twenty or so.
     get_resolver().url_patterns  # noqa: B018
     gc.freeze()
 

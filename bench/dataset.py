@@ -18,7 +18,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=1_000_000)
     args = parser.parse_args()
-    django_setup()
+    django_setup(server=False)
 
     from django.core.management import call_command
 

@@ -191,7 +191,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", choices=[case.key for case in CASES])
     parser.add_argument("--out", help="append the table to this Markdown file")
     args = parser.parse_args()
-    django_setup()
+    django_setup(server=False)
 
     from django.db import connections
 
