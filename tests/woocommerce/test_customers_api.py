@@ -7,6 +7,7 @@ import json
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.db import connection
 
 from comptoir.core.models import Event, Source
 from comptoir.customers.models import Address, Customer
@@ -188,13 +189,14 @@ def test_the_list_runs_a_fixed_number_of_queries(
     for _ in range(3):
         make_customer()
     woo.get("customers")  # the first call notes the key's last access
-    # The key, the nonce (savepoint, insert, release), the count, the highest id, the page's
-    # ids, the rows, their addresses.
-    with django_assert_num_queries(9):
+    # The key, the nonce (savepoint, insert, release), the count, the highest id (SQLite only:
+    # how selective the filter is), the page's ids, the rows, their addresses.
+    queries = 9 if connection.vendor == "sqlite" else 8
+    with django_assert_num_queries(queries):
         assert len(woo.get("customers", {"per_page": 3}).json()) == 3
     for _ in range(12):
         make_customer()
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(queries):
         assert len(woo.get("customers", {"per_page": 15}).json()) == 15
 
 

@@ -12,7 +12,9 @@ Two choices, and why:
   must reach Brevo, Shopify and Mailchimp with their ``+`` intact.
 - The escaping can be undone exactly (``cell_restore``), so a file exported then imported gives
   back the same text. A value that already starts with an apostrophe followed by something
-  dangerous is escaped too (``'=x`` becomes ``''=x``), which keeps the mapping one-to-one.
+  dangerous, or by a number (which the importer reads as a spreadsheet's guard, as Shopify
+  writes its ids), is escaped too (``'=x`` becomes ``''=x``, ``'0`` becomes ``''0``), which
+  keeps the mapping one-to-one.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ ESCAPE = "'"
 # The first characters of the cells ``cell_safe`` may change: a cheap test before calling it.
 NEEDS_CHECK = FORMULA_TRIGGERS | {ESCAPE}
 _SIGNED_NUMBER = re.compile(r"[+-][0-9]+(?:[.,][0-9]+)?")
+_NUMBER_START = re.compile(r"\+?[0-9]")
 
 
 def cell_is_dangerous(value: str) -> bool:
@@ -36,8 +39,12 @@ def cell_is_dangerous(value: str) -> bool:
         if first in "+-" and value[1:].isascii() and value[1:].isdigit():
             return False  # the common case, an E.164 phone, without the regular expression
         return _SIGNED_NUMBER.fullmatch(value) is None
-    # An apostrophe in front of a dangerous value would be taken for our escape on the way back.
-    return first == ESCAPE and cell_is_dangerous(value[1:])
+    # An apostrophe in front of a dangerous value would be taken for our escape on the way back,
+    # and in front of a number for a spreadsheet's guard (Shopify writes "'7210448301122"),
+    # which the importer drops too.
+    return first == ESCAPE and (
+        cell_is_dangerous(value[1:]) or _NUMBER_START.match(value, 1) is not None
+    )
 
 
 def cell_safe(value: str) -> str:

@@ -15,7 +15,8 @@ SQLite copy every value once more), for the ids the export's own queryset gives 
 - each cell written as the file wants it: numbers, dates and booleans by the expressions of
   ``export_chunks``; text made formula-safe by the rule of ``core.csv_safety`` written in SQL
   (a leading apostrophe when the value, past any leading apostrophes, starts with ``= + - @``, a
-  tab or a carriage return and is not a signed number; the usual first characters, letters,
+  tab or a carriage return and is not a signed number, or when apostrophes come before a
+  digit or "+" and a digit; the usual first characters, letters,
   digits or nothing, settled by a comparison or two); titles and default groups by a CASE over
   their ids with the cells Python wrote for each; group memberships and tags by correlated
   subqueries, in the order the rows use, whether a list needs the escape settled by Python for
@@ -228,8 +229,10 @@ class _Dialect:
         if self.postgres:
             return _f(
                 "CASE WHEN ascii({}) NOT IN (9, 13, 39, 43, 45, 61, 64) THEN {} "
-                "WHEN {} ~ {} AND ltrim({}, '''') !~ {} THEN '''' || {} ELSE {} END",
-                x, x, x, _bind(f"^'*[{_TRIGGERS}]"), x, _bind(r"^[+-][0-9]+([.,][0-9]+)?$"), x, x,
+                "WHEN {} ~ {} AND ltrim({}, '''') !~ {} THEN '''' || {} "
+                "WHEN {} ~ {} THEN '''' || {} ELSE {} END",
+                x, x, x, _bind(f"^'*[{_TRIGGERS}]"), x, _bind(r"^[+-][0-9]+([.,][0-9]+)?$"), x,
+                x, _bind(r"^'+\+?[0-9]"), x, x,
             )  # fmt: skip
         rest = _f("ltrim({}, '''')", x)
         # Past the apostrophes: not [+-]digits([.,]digits)? (the second character a digit,
@@ -248,9 +251,14 @@ class _Dialect:
             DIGIT: _f("WHEN {} >= '.' AND {} < '=' THEN {}", x, x, x),
         }
         order = [usual, *(kind for kind in tests if kind != usual)]
+        # Apostrophes, then a digit or "+" and a digit: escaped too (the importer would take
+        # the apostrophes for a spreadsheet's guard, as Shopify writes its ids).
+        number = _f("({} GLOB '''*' AND ({} GLOB '[0-9]*' OR {} GLOB '+[0-9]*'))", x, rest, rest)
         return _f(
-            "CASE {} {} {} WHEN {} GLOB {} AND NOT {} THEN '''' || {} ELSE {} END",
-            *[tests[kind] for kind in order], rest, _bind(f"[{_TRIGGERS}]*"), signed, x, x,
+            "CASE {} {} {} WHEN {} GLOB {} AND NOT {} THEN '''' || {} "
+            "WHEN {} THEN '''' || {} ELSE {} END",
+            *[tests[kind] for kind in order], rest, _bind(f"[{_TRIGGERS}]*"), signed, x,
+            number, x, x,
         )  # fmt: skip
 
     def phone(self, x: _F) -> _F:
