@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 SNIPPET = """
 import json
 from django.conf import settings
@@ -93,6 +95,23 @@ def test_database_url_selects_postgresql_with_persistent_connections(tmp_path):
     assert values["engine"] == "django.db.backends.postgresql"
     assert values["name"] == "shop"
     assert values["conn_max_age"] == 60
+    assert values["options"]["options"] == "-c jit=off"  # decision 0015
+
+
+def test_postgresql_options_from_the_url_are_kept_beside_jit_off(tmp_path):
+    url = "postgres://postgres@127.0.0.1:5432/shop?options=-c%20statement_timeout%3D5000"
+    values = json.loads(settings_with(tmp_path, DEBUG="1", DATABASE_URL=url).stdout)
+    assert values["options"]["options"] == "-c jit=off -c statement_timeout=5000"
+
+
+def test_postgresql_connections_run_without_jit(db):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
 
 
 def test_the_running_sqlite_database_uses_wal(tmp_path):

@@ -86,6 +86,9 @@ def people(make_customer, actor, vip_group):
         ("nobody", set()),
         ("john smith", {"john"}),
         ("john dupont", set()),
+        ("zo martin", {"guest"}),  # a word too short for the trigram index, and one long enough
+        ("ly 69001 hélène", {"helene"}),
+        ("ly smith", set()),
     ],
 )
 def test_search_is_case_and_accent_insensitive(people, term, who):
@@ -94,6 +97,18 @@ def test_search_is_case_and_accent_insensitive(people, term, who):
 
 def test_search_by_exact_id(people):
     assert people["john"] in ids({"q": str(people["john"])})
+
+
+def test_search_by_an_id_finds_the_texts_holding_it_too(people):
+    Customer.objects.filter(pk=people["guest"]).update(search_text=f"zoe 9{people['john']}9")
+    assert ids({"q": f"#{people['john']}"}) == {people["john"]}  # "#" is not in any text
+    holding = {
+        pk
+        for pk, text in Customer.objects.values_list("id", "search_text")
+        if str(people["john"]) in text
+    }
+    assert people["guest"] in holding
+    assert ids({"q": str(people["john"])}) == holding | {people["john"]}
 
 
 @pytest.mark.parametrize(

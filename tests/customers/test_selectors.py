@@ -177,3 +177,44 @@ def test_searched_pages_are_the_same_along_the_sort_index_or_not(
     assert seen == expected
     membership_test = any('+"customers_customer"."id" IN' in q["sql"] for q in captured)
     assert membership_test == (connection.vendor == "sqlite" and walk and "id" in sort_key)
+
+
+def _summary_sql(queryset):
+    """The summary of ``queryset``, and on SQLite the statements SQLite itself ran for it
+    (after any rewriting on the way; PostgreSQL: "")."""
+    from django.utils import timezone
+
+    from comptoir.customers.selectors.listing import _summary_compute
+
+    statements = []
+    connection.ensure_connection()
+    if connection.vendor == "sqlite":
+        connection.connection.set_trace_callback(statements.append)
+    try:
+        summary = _summary_compute(queryset, timezone.now().replace(day=1))
+    finally:
+        if connection.vendor == "sqlite":
+            connection.connection.set_trace_callback(None)
+    return summary, "\n".join(statements)
+
+
+def test_a_searched_summary_reads_the_narrow_index_on_sqlite(make_customer, actor):
+    from comptoir.customers.services import customer_consent_set
+
+    reds = [make_customer(last_name="Rouget") for _ in range(3)]
+    make_customer(last_name="Blanc")
+    customer_consent_set(customer=reds[0], channel="newsletter", granted=True, actor=actor)
+    Customer.objects.filter(pk=reds[1].pk).update(total_spent=Decimal("30.00"))
+
+    summary, sql = _summary_sql(CustomerFilterSet({"q": "rouge"}).qs)
+    assert (summary.customers, summary.newsletter_subscribers) == (3, 1)
+    assert summary.new_this_month == 3
+    assert summary.average_lifetime_value == Decimal("10.00")
+    assert ('INDEXED BY "customer_summary"' in sql) == (connection.vendor == "sqlite")
+
+
+@pytest.mark.parametrize("data", [{"q": "rouge", "country": "FR"}, {"newsletter": "true"}])
+def test_a_summary_needing_other_columns_or_no_ids_is_left_to_the_planner(make_customer, data):
+    make_customer(last_name="Rouget")
+    _summary, sql = _summary_sql(CustomerFilterSet(data).qs)
+    assert "INDEXED BY" not in sql

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from comptoir.customers.models import (
+    SUMMARY_COLUMNS,
     BulkAction,
     Customer,
     DeleteMode,
@@ -96,12 +97,13 @@ def customer_summary(queryset: QuerySet[Customer] | None = None) -> CustomerSumm
 
 
 def _summary_compute(queryset: QuerySet[Customer], month_start) -> CustomerSummary:
-    figures = queryset.aggregate(
-        customers=Count("id"),
-        new_this_month=Count("id", filter=Q(created_at__gte=month_start)),
-        newsletter_subscribers=Count("id", filter=Q(newsletter=True)),
-        average_lifetime_value=Avg("total_spent"),
-    )
+    with connections[queryset.db].execute_wrapper(_summary_index_hint):
+        figures = queryset.aggregate(
+            customers=Count("id"),
+            new_this_month=Count("id", filter=Q(created_at__gte=month_start)),
+            newsletter_subscribers=Count("id", filter=Q(newsletter=True)),
+            average_lifetime_value=Avg("total_spent"),
+        )
     average = figures["average_lifetime_value"] or Decimal("0")
     return CustomerSummary(
         customers=figures["customers"],
@@ -109,6 +111,24 @@ def _summary_compute(queryset: QuerySet[Customer], month_start) -> CustomerSumma
         newsletter_subscribers=figures["newsletter_subscribers"],
         average_lifetime_value=Decimal(average).quantize(Decimal("0.01")),
     )
+
+
+_TABLE = Customer._meta.db_table
+_COLUMN_REFERENCE = re.compile(rf'"{_TABLE}"\."(\w+)"')
+
+
+def _summary_index_hint(execute, sql, params, many, context):
+    """On SQLite, the summary of customers picked by id (a search's matches, a selection) read
+    from the narrow ``customer_summary`` index when it holds every column the query names.
+
+    Without statistics (see ``core.bulk.tables_analyze``) SQLite looks ids up in the table
+    itself, whose wide rows cost twice as much: 80 -> 47 ms for 50,000 matches. PostgreSQL
+    chooses the index alone (an index-only scan)."""
+    vendor = context["connection"].vendor
+    columns = set(_COLUMN_REFERENCE.findall(sql))
+    if vendor == "sqlite" and f'"{_TABLE}"."id" IN (' in sql and columns <= set(SUMMARY_COLUMNS):
+        sql = sql.replace(f'FROM "{_TABLE}"', f'FROM "{_TABLE}" INDEXED BY "customer_summary"', 1)
+    return execute(sql, params, many, context)
 
 
 def demo_customer_exists() -> bool:
