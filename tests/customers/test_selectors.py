@@ -180,21 +180,25 @@ def test_searched_pages_are_the_same_along_the_sort_index_or_not(
 
 
 def _summary_sql(queryset):
-    """The summary of ``queryset``, and on SQLite the statements SQLite itself ran for it
-    (after any rewriting on the way; PostgreSQL: "")."""
+    """The summary of ``queryset``, and the statements the database ran for it, as it got them
+    (after any rewriting on the way)."""
     from django.utils import timezone
 
     from comptoir.customers.selectors.listing import _summary_compute
 
     statements = []
     connection.ensure_connection()
-    if connection.vendor == "sqlite":
+    sqlite = connection.vendor == "sqlite"
+    if sqlite:
         connection.connection.set_trace_callback(statements.append)
     try:
-        summary = _summary_compute(queryset, timezone.now().replace(day=1))
+        with CaptureQueriesContext(connection) as captured:  # PostgreSQL logs what it sent
+            summary = _summary_compute(queryset, timezone.now().replace(day=1))
     finally:
-        if connection.vendor == "sqlite":
+        if sqlite:
             connection.connection.set_trace_callback(None)
+    if not sqlite:
+        statements = [query["sql"] for query in captured.captured_queries]
     return summary, "\n".join(statements)
 
 
@@ -211,6 +215,9 @@ def test_a_searched_summary_reads_the_narrow_index_on_sqlite(make_customer, acto
     assert summary.new_this_month == 3
     assert summary.average_lifetime_value == Decimal("10.00")
     assert ('INDEXED BY "customer_summary"' in sql) == (connection.vendor == "sqlite")
+    # PostgreSQL tests the search on the rows it aggregates, not in a subquery first.
+    assert ("MATERIALIZED" in sql) is False
+    assert "rouge" in sql
 
 
 @pytest.mark.parametrize("data", [{"q": "rouge", "country": "FR"}, {"newsletter": "true"}])
@@ -218,3 +225,35 @@ def test_a_summary_needing_other_columns_or_no_ids_is_left_to_the_planner(make_c
     make_customer(last_name="Rouget")
     _summary, sql = _summary_sql(CustomerFilterSet(data).qs)
     assert "INDEXED BY" not in sql
+
+
+@pytest.mark.parametrize("term", ["rouge", "rouge 12", "12"])
+def test_a_searched_summary_counts_what_the_searched_list_shows(make_customer, term):
+    """However the summary reads the search (index hint, test on the rows), it counts the rows
+    the list pages through: matches of every word, and the customer whose id is the term."""
+    customers = [make_customer(last_name="Rouget", phone=f"06 12 00 00 0{i}") for i in range(3)]
+    make_customer(last_name="Rougier", phone="07 99 99 99 99")
+    Customer.objects.filter(pk=customers[0].pk).update(deleted_at="2026-01-01T00:00:00Z")
+    queryset = CustomerFilterSet({"q": term}).qs
+    summary, _sql = _summary_sql(queryset)
+    assert summary.customers == queryset.count() == len(set(queryset.values_list("id", flat=True)))
+    assert summary.customers > 0
+
+
+def test_the_postgresql_search_subquery_becomes_a_test_on_the_rows():
+    from comptoir.core.search import search_tested_on_rows
+
+    table = '"customers_customer"'
+    subquery = (
+        f'{table}."id" IN (WITH m AS MATERIALIZED (SELECT id FROM customers_customer WHERE '
+        "search_text LIKE %s AND search_text LIKE %s) SELECT id FROM m"
+    )
+    sql = f"SELECT 1 FROM {table} WHERE ({subquery} UNION ALL SELECT %s) AND {table}.x = %s)"
+    assert search_tested_on_rows(sql) == (
+        f"SELECT 1 FROM {table} WHERE ((({table}.search_text LIKE %s AND {table}.search_text "
+        f'LIKE %s) OR {table}."id" = %s) AND {table}.x = %s)'
+    )
+    assert search_tested_on_rows(f"SELECT 1 WHERE {subquery})") == (
+        f"SELECT 1 WHERE ({table}.search_text LIKE %s AND {table}.search_text LIKE %s)"
+    )
+    assert search_tested_on_rows("SELECT id FROM m") == "SELECT id FROM m"

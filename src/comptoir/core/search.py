@@ -10,6 +10,7 @@ to rows the index has already narrowed down.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.db import connection, connections
@@ -73,6 +74,35 @@ def search_ids_sql(words: list[str], *, table: str) -> tuple[str, list[str]]:
         return fts, [match]
     likes = " AND ".join("search_text LIKE %s ESCAPE '\\'" for _ in short)
     return f"SELECT id FROM {table} WHERE id IN ({fts}) AND {likes}", [match, *short]
+
+
+# search_ids_sql's PostgreSQL form inside search_filter's condition (the exact id optional).
+_PG_SUBQUERY = re.compile(
+    r'"(?P<table>\w+)"\."id" IN \(WITH m AS MATERIALIZED \(SELECT id FROM (?P=table) WHERE '
+    r"(?P<likes>search_text LIKE %s(?: AND search_text LIKE %s)*)\) SELECT id FROM m"
+    r"(?P<exact> UNION ALL SELECT %s)?\)"
+)
+
+
+def search_tested_on_rows(sql: str) -> str:
+    """``sql`` with each PostgreSQL search subquery of ``search_filter`` turned into the same
+    test on the rows themselves, its placeholders in the same order.
+
+    For a query that reads every match anyway (the summary's aggregate): one bitmap scan that
+    tests and aggregates each match, where the subquery reads each match's row to find its id,
+    then again for the aggregate (29,000 matches: 164 -> 79 ms at 1M). Not for a sorted page:
+    there the planner may walk the sort's index and test row by row (see search_ids_sql)."""
+
+    def tested(match: re.Match) -> str:
+        table, likes = (
+            match["table"],
+            match["likes"].replace("search_text", f'"{match["table"]}".search_text'),
+        )
+        if match["exact"]:
+            return f'(({likes}) OR "{table}"."id" = %s)'
+        return f"({likes})"
+
+    return _PG_SUBQUERY.sub(tested, sql)
 
 
 def _exact_id(text: str) -> int | None:
