@@ -179,6 +179,39 @@ def test_searched_pages_are_the_same_along_the_sort_index_or_not(
     assert membership_test == (connection.vendor == "sqlite" and walk and "id" in sort_key)
 
 
+@pytest.mark.parametrize("walk_rows", [20_000, 1])
+@pytest.mark.parametrize("sort_key", ["-id", "last_name", "-sales"])
+def test_searched_pages_read_along_the_unsearched_list_are_the_same(
+    thirty, monkeypatch, walk_rows, sort_key
+):
+    """The first pages of a frequent search, read among the first rows of the list without
+    the search (SearchWalk), are the pages the search's own index gives; a walk too short for
+    the matches' share is not tried."""
+    from comptoir.customers.selectors import listing
+
+    monkeypatch.setattr(listing, "SEARCH_WALK_ROWS", walk_rows)
+    filterset = CustomerFilterSet({"q": thirty[10].last_name[:-1], "sort": sort_key})
+    queryset = filterset.qs
+    expected = list(queryset.order_by(*listing._ordering(sort_key)[0]).values_list("id", flat=True))
+    assert len(expected) >= 4
+    seen = []
+    with CaptureQueriesContext(connection) as captured:
+        for number in (1, 2, 3, 4):
+            page = customer_page(
+                queryset=queryset,
+                sort_key=sort_key,
+                page=number,
+                per_page=3,
+                total=len(expected),
+                search=listing.customer_search_walk(filterset),
+            )
+            seen += [customer.pk for customer in page.rows]
+    assert seen == expected
+    walked = sum("w.search_text LIKE" in query["sql"] for query in captured)
+    # Pages 1 and 2 start before the middle of the ten matches; 3 and 4 are read from the end.
+    assert walked == (2 if walk_rows > 1 else 0)
+
+
 def _summary_sql(queryset):
     """The summary of ``queryset``, and the statements the database ran for it, as it got them
     (after any rewriting on the way)."""

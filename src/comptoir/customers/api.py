@@ -54,7 +54,6 @@ from comptoir.customers.filters import CustomerFilterSet
 from comptoir.customers.models import Customer, Title
 from comptoir.customers.selectors.api import (
     KeysetPage,
-    SearchWalk,
     cursor_decode,
     cursor_encode,
     customer_address,
@@ -70,7 +69,7 @@ from comptoir.customers.selectors.api import (
     timeline_keyset_columns,
 )
 from comptoir.customers.selectors.lifecycle import merge_default_choices
-from comptoir.customers.selectors.listing import sort_index_walk_pays
+from comptoir.customers.selectors.listing import customer_search_walk, sort_index_walk_pays
 from comptoir.customers.services import (
     AddressInput,
     ConcurrentUpdateError,
@@ -245,13 +244,7 @@ def list_customers(request: HttpRequest, params: Query[CustomerListQuery]):
     position, backward = None, False
     if params.cursor:
         position, backward = cursor_decode(params.cursor, scope=scope, columns=columns)
-    queryset, search = filterset.qs, None
-    if filterset.search_text:
-        # The search's first matches are looked for along the list without it (SearchWalk);
-        # a search rare enough for its index to answer is never broad enough to walk the sort.
-        unsearched = filterset.without_search().qs
-        walk = sort_key if sort_index_walk_pays(unsearched) else None
-        search = SearchWalk(unsearched, filterset.search_text, walk_sort_index=walk)
+    queryset, search = filterset.qs, customer_search_walk(filterset)
     page = keyset_page(
         queryset=queryset,
         columns=columns,

@@ -43,7 +43,12 @@ from comptoir.customers.models import (
     Membership,
     Tag,
 )
-from comptoir.customers.selectors.listing import rows_along_sort_index, sort_index_hint
+from comptoir.customers.selectors.listing import (
+    SEARCH_WALK_ROWS,
+    SearchWalk,
+    rows_along_sort_index,
+    sort_index_hint,
+)
 from comptoir.groups.models import Group
 
 # The largest id the databases store (a signed 64-bit integer); larger ones cannot exist.
@@ -217,22 +222,6 @@ def _after(columns: Sequence[KeysetColumn], position: Position, vendor: str) -> 
         bound = "lte" if first.descending else "gte"
         condition = Q(**{f"{first.path}__{bound}": _param(first, value, vendor)}) & condition
     return condition
-
-
-# How many rows of a searched list, in its order, are read for the search's first matches before
-# the search's own index is asked instead (``SearchWalk``): 3-20 ms at 1M.
-SEARCH_WALK_ROWS = 20_000
-
-
-@dataclass(frozen=True)
-class SearchWalk:
-    """A searched page read as "the first rows of the list without its search that match it":
-    ``unsearched``, the same list but for the search ``text``; ``walk_sort_index`` as for
-    ``keyset_page``, for that list. See ``core.search.search_prefix_ids``."""
-
-    unsearched: QuerySet
-    text: str
-    walk_sort_index: str | None = None
 
 
 def _search_walk_ids(

@@ -31,6 +31,7 @@ from comptoir.customers.models import Channel, Customer, SavedView
 from comptoir.customers.selectors import (
     PAGE_SIZES,
     customer_page,
+    customer_search_walk,
     customer_selection,
     customer_summary,
     customers_bulk_targets,
@@ -124,6 +125,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         page=display.page,
         per_page=display.per_page,
         total=summary.customers,
+        search=customer_search_walk(filterset),
     )
     problems = _filter_problems(filterset) + display.problems
     if page.clamped_from is not None and page.clamped_from != page.number:
