@@ -61,9 +61,10 @@ def search_ids_sql(words: list[str], *, table: str) -> tuple[str, list[str]]:
         likes = " AND ".join("search_text LIKE %s" for _ in patterns)
         # MATERIALIZED forces the bitmap scan on the trigram index; left to itself the planner
         # sometimes walks the sort index and filters row by row (seconds instead of milliseconds).
-        return f"WITH m AS MATERIALIZED (SELECT id FROM {table} WHERE {likes}) SELECT id FROM m", [
-            *patterns
-        ]
+        return (
+            f"WITH m AS MATERIALIZED (SELECT id FROM {table} WHERE {likes}) SELECT id FROM m",
+            patterns,
+        )
     if not long_words:
         likes = " AND ".join("search_text LIKE %s ESCAPE '\\'" for _ in patterns)
         return f"SELECT id FROM {table} WHERE {likes}", patterns
@@ -94,10 +95,8 @@ def search_tested_on_rows(sql: str) -> str:
     there the planner may walk the sort's index and test row by row (see search_ids_sql)."""
 
     def tested(match: re.Match) -> str:
-        table, likes = (
-            match["table"],
-            match["likes"].replace("search_text", f'"{match["table"]}".search_text'),
-        )
+        table = match["table"]
+        likes = match["likes"].replace("search_text", f'"{table}".search_text')
         if match["exact"]:
             return f'(({likes}) OR "{table}"."id" = %s)'
         return f"({likes})"
