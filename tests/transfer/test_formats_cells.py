@@ -158,3 +158,26 @@ def test_digits_that_are_not_decimal_are_a_cell_error_not_a_crash():
     # Found by the property above: "¹" is a digit to str.isdigit() but not to int().
     with pytest.raises(cells.CellError):
         cells.integer("¹")
+
+
+@pytest.mark.parametrize("day_first", [True, False])
+def test_every_parser_reads_an_empty_cell_as_none(day_first):
+    """``RowParser`` skips the parser for an empty cell and stores None: this must agree."""
+    from comptoir.transfer.formats.base import parsers_for
+
+    for kind, parse in parsers_for(day_first=day_first).items():
+        assert parse("") is None, kind
+
+
+def test_one_line_collapses_every_kind_of_space():
+    assert cells.one_line("Jean\u00a0 Pierre") == "Jean Pierre"
+    assert cells.one_line("Jean\tPierre\r\nDupont") == "Jean Pierre Dupont"
+    assert cells.one_line("Jean Pierre") == "Jean Pierre"
+
+
+def test_country_read_twice_gives_the_same_code():
+    assert cells.country("France") == cells.country("France") == "FR"
+    assert cells.country("fra") == "FR"
+    for _attempt in range(2):
+        with pytest.raises(CellError):
+            cells.country("Atlantis")

@@ -305,18 +305,22 @@ class RowParser:
                 return record
         slots: dict[str, dict[str, Any]] = {}
         values = record.values
+        width = len(row)
         for index, header, _target, slot, name, parse in self.columns:
-            cell = row[index] if index < len(row) else ""
-            if "\ufffd" in cell:  # undecodable bytes (see reading.py)
+            cell = row[index] if index < width else ""
+            if not cell:
+                value = None  # every cell parser reads an empty cell as None
+            elif "\ufffd" in cell:  # undecodable bytes (see reading.py)
                 record.errors.append(
                     (header, _("This cell holds characters that are not valid text."))
                 )
                 continue
-            try:
-                value = parse(cell)
-            except CellError as error:
-                record.errors.append((header, str(error)))
-                continue
+            else:
+                try:
+                    value = parse(cell)
+                except CellError as error:
+                    record.errors.append((header, str(error)))
+                    continue
             into = slots.setdefault(slot, {}) if slot else values
             # Two columns for one target (Province and Province Code): the first filled wins.
             if into.get(name) is None:

@@ -49,7 +49,11 @@ def one_line(value: str) -> str | None:
     value = text(value)
     if value is None:
         return None
-    return _SPACES.sub(" ", value)
+    if "  " in value or not value.isprintable():
+        # Only then can it hold a run of spaces or a space other than " " (tab, line break,
+        # no-break space...: all of them are unprintable); most cells do not.
+        return _SPACES.sub(" ", value)
+    return value
 
 
 _TRUE = frozenset(
@@ -280,8 +284,14 @@ def _country_codes() -> dict[str, str]:
     return codes
 
 
+_COUNTRY_SEEN: dict[str, str] = {}
+
+
 def country(value: str) -> str | None:
     """An ISO 3166-1 alpha-2 code from a code ('fr', 'FRA') or a name ('France', 'Allemagne')."""
+    code = _COUNTRY_SEEN.get(value)
+    if code is not None:  # a file writes the same few countries on every row
+        return code
     from comptoir.core.text import fold
 
     raw = one_line(value)
@@ -290,6 +300,8 @@ def country(value: str) -> str | None:
     code = _country_codes().get(fold(raw))
     if code is None:
         raise CellError(_("Unknown country “%(value)s”.") % {"value": _short(value)})
+    if len(_COUNTRY_SEEN) < 10_000:
+        _COUNTRY_SEEN[value] = code
     return code
 
 

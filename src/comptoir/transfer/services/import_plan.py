@@ -617,16 +617,21 @@ def _stored_converters() -> list[tuple[str, Any]]:
 
 
 def _customer_rows(where: str, params: list) -> list[dict[str, Any]]:
-    converters = _stored_converters()
+    # Only the columns that need it are converted (a few of the 37), by position.
+    converting = [
+        (index, convert)
+        for index, (_name, convert) in enumerate(_stored_converters())
+        if convert is not None
+    ]
     columns = ", ".join(_quote(Customer._meta.get_field(name).column) for name in STORED_FIELDS)
     rows = []
     for values in _fetch(f"SELECT {columns} FROM {_quote(_CUSTOMERS)} WHERE {where}", params):
-        rows.append(
-            {
-                name: convert(value) if convert and value is not None else value
-                for (name, convert), value in zip(converters, values, strict=True)
-            }
-        )
+        values = list(values)
+        for index, convert in converting:
+            value = values[index]
+            if value is not None:
+                values[index] = convert(value)
+        rows.append(dict(zip(STORED_FIELDS, values, strict=True)))
     return rows
 
 
