@@ -21,6 +21,7 @@ def main() -> None:
     django_setup()
 
     from django.contrib.auth import get_user_model
+    from django.core.cache import cache
     from django.test import Client
     from django.utils import timezone
 
@@ -64,12 +65,26 @@ def main() -> None:
     matching = CustomerFilterSet(dict(p.split("=") for p in filters.split("&"))).qs.count()
     last_page = max(1, -(-matching // 50))
 
+    def fresh(url: str) -> None:
+        """``url`` with no figures known yet, as after any change to the data (the summary's
+        cache key is the newest event's id): the list page asks for them afterwards."""
+        cache.clear()
+        get(url)
+
     rows = []
     ours = measure("first page", lambda i: get("/customers/?per_page=50"), repeat=args.repeat)
     peer = measure(
         "admin first page", lambda i: get("/django-admin/customers/customer/"), repeat=args.repeat
     )
     rows.append(("first page, default sort, 50 rows", ours, peer, 20))
+    ours = measure(
+        "first page fresh", lambda i: fresh("/customers/?per_page=50"), repeat=args.repeat
+    )
+    rows.append(("first page, figures not yet known (first view after a change)", ours, None, 20))
+    ours = measure(
+        "first page figures", lambda i: fresh("/customers/figures/?per_page=50"), repeat=args.repeat
+    )
+    rows.append(("its figures (second request): all customers counted", ours, None, None))
     searches = (
         ("name", names),
         ("e-mail", emails),
@@ -87,6 +102,12 @@ def main() -> None:
         )
         target = None if label == "4-digit phone" else 30
         rows.append((f"search by a {label} fragment", ours, peer, target))
+        ours = measure(
+            label,
+            lambda i, t=terms: fresh(f"/customers/figures/?q={t[i % len(t)]}"),
+            repeat=args.repeat,
+        )
+        rows.append((f"its figures (second request): {label} matches counted", ours, None, None))
     ours = measure(
         "deep",
         lambda i: get(f"/customers/?{filters}&sort=-sales&page={last_page}"),

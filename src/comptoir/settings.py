@@ -97,6 +97,10 @@ COMPTOIR_EXPORT_RETENTION_HOURS = float(os.environ.get("COMPTOIR_EXPORT_RETENTIO
 # PostgreSQL (transfer/services/export_parts.py).
 COMPTOIR_EXPORT_PARALLEL_MIN = int(os.environ.get("COMPTOIR_EXPORT_PARALLEL_MIN", "100000"))
 COMPTOIR_EXPORT_WORKERS = int(os.environ.get("COMPTOIR_EXPORT_WORKERS", "0"))
+# From this many customers (the highest id), the customers list shows its rows before counting
+# them when the count is not already known; the count, summary cards and page numbers follow in
+# a second request (customers.selectors.listing.customer_summary_known).
+COMPTOIR_LIST_COUNT_LATER_FROM = int(os.environ.get("COMPTOIR_LIST_COUNT_LATER_FROM", "100000"))
 # The delete mode offered first until staff choose one on the customers settings page.
 COMPTOIR_DELETE_MODE = os.environ.get("COMPTOIR_DELETE_MODE", "deny")
 # Requests per minute an API token may make unless its own setting says otherwise.

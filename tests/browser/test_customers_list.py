@@ -24,6 +24,8 @@ STRINGS = {
         "changed": "2 clients modifiés.",
         "view": "Abonnés",
         "saved": "Vue « Abonnés » enregistrée.",
+        "all_12": "Les 12 clients correspondants sont sélectionnés",
+        "one": "1 sélectionné sur cette page",
     },
     "en-GB": {
         "heading": "Customers",
@@ -36,6 +38,8 @@ STRINGS = {
         "changed": "2 customers changed.",
         "view": "Subscribers",
         "saved": "View “Subscribers” saved.",
+        "all_12": "All 12 matching customers selected",
+        "one": "1 selected on this page",
     },
 }
 LOCALES = sorted(STRINGS)
@@ -158,3 +162,34 @@ def test_bulk_action_on_all_matching_and_a_saved_view(
     page.get_by_role("link", name=text["view"]).click()
     expect(page).to_have_url(re.compile(r"/customers/\?newsletter=true$"))
     expect(rows).to_have_count(2)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_large_shop_shows_rows_then_its_figures(logged_in_page, make_customer, settings, locale):
+    """Past COMPTOIR_LIST_COUNT_LATER_FROM customers, figures not yet known come in a second
+    request once the rows are shown: cards, page numbers and "select all N" work with them."""
+    settings.COMPTOIR_LIST_COUNT_LATER_FROM = 0
+    text = STRINGS[locale]
+    for number in range(12):
+        make_customer(first_name="Client", last_name=f"N{number:02d}")
+    page = logged_in_page(locale)
+    rows = page.locator("#customer-table tbody tr[data-customer]")
+
+    page.goto("/customers/?per_page=10")
+    expect(rows).to_have_count(10)
+    expect(page.locator("#list-stat-customers")).to_have_text("12")
+    expect(page.locator("#list-summary")).not_to_have_attribute("aria-busy", "true")
+    expect(page.locator("#page-current")).to_have_text(text["page"].format(1, 2))
+    all_matching = page.locator("#select-all-matching")
+    expect(all_matching).to_be_enabled()
+    all_matching.check()
+    expect(page.locator("#selection-count")).to_have_text(text["all_12"])
+    page.locator(".row-select").first.uncheck()
+    expect(all_matching).not_to_be_checked()
+    page.locator("#select-page").check()  # from "some" to all of the page, then none
+    page.locator("#select-page").uncheck()
+    page.locator(".row-select").first.check()
+    expect(page.locator("#selection-count")).to_have_text(text["one"])
+    page.locator("#page-last").click()
+    expect(rows).to_have_count(2)
+    expect(page.locator("#page-current")).to_have_text(text["page"].format(2, 2))

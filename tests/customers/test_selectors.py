@@ -212,6 +212,76 @@ def test_searched_pages_read_along_the_unsearched_list_are_the_same(
     assert walked == (2 if walk_rows > 1 else 0)
 
 
+@pytest.mark.parametrize("sort_key", ["-id", "last_name", "-sales"])
+def test_uncounted_pages_are_the_counted_pages_without_their_count(thirty, sort_key):
+    """customer_page(count=False): the first pages read without counting, one row beyond the
+    page telling whether another follows; the last one knows its count after all."""
+    queryset = CustomerFilterSet({}).qs
+    counted = [
+        customer_page(queryset=queryset, sort_key=sort_key, page=number, per_page=7)
+        for number in range(1, 6)
+    ]
+    for number, expected in enumerate(counted, start=1):
+        with CaptureQueriesContext(connection) as captured:
+            page = customer_page(
+                queryset=queryset, sort_key=sort_key, page=number, per_page=7, count=False
+            )
+        assert [c.pk for c in page.rows] == [c.pk for c in expected.rows]
+        assert not any("COUNT(" in q["sql"].upper() for q in captured)
+        assert page.has_next == (number < 5)
+        assert (page.start_index, page.end_index) == (expected.start_index, expected.end_index)
+        # Pages 1-4 are full and have a successor: not counted. Page 5 holds the last two.
+        assert (page.total, page.pages) == ((None, None) if number < 5 else (30, 5))
+    assert counted[-1].end_index == 30
+
+
+def test_an_uncounted_page_past_the_end_or_too_deep_is_counted(thirty):
+    from comptoir.customers.selectors import listing
+
+    queryset = CustomerFilterSet({}).qs
+    past = customer_page(queryset=queryset, sort_key="-id", page=4, per_page=20, count=False)
+    assert (past.number, past.total, past.pages, past.clamped_from) == (2, 30, 2, 4)
+    assert len(past.rows) == 10
+    deep = listing.UNCOUNTED_PAGES + 1
+    page = customer_page(queryset=queryset, sort_key="id", page=deep, per_page=2, count=False)
+    assert (page.total, page.pages) == (30, 15)
+    assert [c.pk for c in page.rows] == [c.pk for c in thirty[2 * deep - 2 : 2 * deep]]
+    nothing = CustomerFilterSet({"q": "no such customer"}).qs
+    empty = customer_page(queryset=nothing, sort_key="-id", page=1, per_page=20, count=False)
+    assert (empty.rows, empty.total, empty.pages, empty.start_index) == ([], 0, 1, 0)
+
+
+@pytest.mark.parametrize(
+    ("first_rows", "walked"),
+    # A first look that holds the page; one whose share of matches promises the page within the
+    # whole walk (a second look); one that finds none (the search's own index answers).
+    [(30, 1), (12, 2), (2, 1)],
+)
+def test_uncounted_searched_pages_walk_in_stages(make_customer, monkeypatch, first_rows, walked):
+    from comptoir.customers.selectors import listing
+
+    monkeypatch.setattr(listing, "SEARCH_WALK_FIRST", first_rows)
+    monkeypatch.setattr(listing, "SEARCH_WALK_ROWS", 100)
+    customers = [
+        make_customer(last_name="Rouget" if index % 3 == 0 else "Blanc") for index in range(30)
+    ]
+    # Newest first: Blanc, Blanc, Rouget, ... so the first 12 rows hold 4 of the 10 matches.
+    expected = [c.pk for c in reversed(customers) if c.last_name == "Rouget"]
+    filterset = CustomerFilterSet({"q": "rouge"})
+    with CaptureQueriesContext(connection) as captured:
+        page = customer_page(
+            queryset=filterset.qs,
+            sort_key="-id",
+            page=1,
+            per_page=4,
+            count=False,
+            search=listing.customer_search_walk(filterset),
+        )
+    assert [c.pk for c in page.rows] == expected[:4]
+    assert page.has_next and page.total is None
+    assert sum("w.search_text LIKE" in q["sql"] for q in captured) == walked
+
+
 def _summary_sql(queryset):
     """The summary of ``queryset``, and the statements the database ran for it, as it got them
     (after any rewriting on the way)."""

@@ -238,6 +238,102 @@ def test_the_page_runs_a_fixed_number_of_queries(
     assert any("w.search_text LIKE" in query["sql"] for query in queries)
 
 
+@pytest.fixture
+def large_shop(settings):
+    """The list as a shop past COMPTOIR_LIST_COUNT_LATER_FROM customers shows it: rows first,
+    figures in a second request, when they are not already known."""
+    settings.COMPTOIR_LIST_COUNT_LATER_FROM = 0
+
+
+def test_a_large_shop_lists_rows_first_and_its_figures_then(
+    staff_client, make_customer, large_shop
+):
+    customers = [make_customer(last_name="Rouget") for _ in range(5)]
+    make_customer(last_name="Blanc")
+    Customer.objects.filter(pk=customers[0].pk).update(total_spent=Decimal("50.00"))
+    client = english(staff_client)
+    response = client.get(LIST, {"q": "rouge", "per_page": "10"})
+    html = response.content.decode()
+    assert row_ids(response) == [c.pk for c in reversed(customers)]
+    # No figures yet: placeholders asking for them with the same query, and the page bar without
+    # a count (the page being the last, its count is known though).
+    assert 'hx-get="/customers/figures/?q=rouge&amp;per_page=10"' in html
+    assert 'hx-trigger="load"' in html and 'aria-busy="true"' in html
+    assert not re.search(r'id="list-stat-customers"[^>]*>5<', html)
+    assert "1\u20135 of 5" in html and "Page 1 of 1" in html
+    assert "figures=1" in html  # the link for browsers without JavaScript
+
+    figures = client.get("/customers/figures/", {"q": "rouge", "per_page": "10"})
+    assert figures.status_code == 200
+    fragment = figures.content.decode()
+    assert re.search(r'id="list-stat-customers"[^>]*>5<', fragment)
+    assert "€10.00" in fragment  # the average lifetime value of the five
+    assert "hx-get" not in fragment
+    assert 'id="list-pager" aria-label="Pages of customers" hx-swap-oob="true"' in fragment
+    assert re.search(r'id="select-all" hx-swap-oob="true"', fragment)
+    assert "Select all 5 customers matching this filter" in fragment
+    assert "All 5 matching customers selected" in fragment
+
+    # Known now: the page shows them at once.
+    again = client.get(LIST, {"q": "rouge", "per_page": "10"}).content.decode()
+    assert re.search(r'id="list-stat-customers"[^>]*>5<', again) and "hx-get" not in again
+
+
+def test_a_large_shops_first_pages_go_on_without_a_count(staff_client, make_customer, large_shop):
+    customers = [make_customer() for _ in range(12)]
+    client = french(staff_client)
+    response = client.get(LIST, {"per_page": "20", "sort": "id"})
+    assert row_ids(response) == [c.pk for c in customers]  # fewer than a page: counted
+    assert "1\u201312 sur 12" in response.content.decode()
+    html = client.get(LIST, {"per_page": "10", "sort": "id"}).content.decode()
+    assert "1\u201310, décompte des autres en cours…" in html
+    assert re.search(r'id="page-current">\s*Page 1\s*<', html)
+    assert 'href="/customers/?sort=id&amp;per_page=10&amp;page=2" id="page-next"' in html
+    assert '<a class="page-link" href="#" id="page-last" aria-disabled="true"' in html
+    assert re.search(r'id="select-all-matching"[^>]*disabled', html)
+    second = client.get(LIST, {"per_page": "10", "sort": "id", "page": "2"})
+    assert row_ids(second) == [c.pk for c in customers[10:]]
+    assert "11\u201312 sur 12" in second.content.decode()
+    figures = client.get("/customers/figures/", {"per_page": "10", "sort": "id"})
+    fragment = figures.content.decode()
+    assert "1\u201310 sur 12" in fragment and "Page 1 sur 2" in fragment
+    assert 'href="/customers/?sort=id&amp;per_page=10&amp;page=2" id="page-last"' in fragment
+    assert "Sélectionner les 12 clients correspondant à ce filtre" in fragment
+    # Without JavaScript, figures=1 asks the page itself for them.
+    counted = client.get(LIST, {"per_page": "10", "sort": "id", "figures": "1"})
+    assert re.search(r'id="list-stat-customers"[^>]*>12<', counted.content.decode())
+
+
+@pytest.mark.parametrize("per_page", [10, 50])
+def test_a_large_shops_page_and_figures_run_a_fixed_number_of_queries(
+    staff_client, make_customer, large_shop, per_page
+):
+    for _ in range(60):
+        make_customer()
+    params = {"per_page": str(per_page)}
+    staff_client.get(LIST, params)  # the preference is written once, here
+    with CaptureQueriesContext(connection) as queries:
+        response = staff_client.get(LIST, params)
+    assert len(row_ids(response)) == per_page
+    # session, user, preference, data version, highest id (a large shop?), page ids (one row
+    # more), rows, groups, saved views, the filter menus (titles, groups, tags), the bulk
+    # form's groups, the demo-customer check; no count, no summary.
+    assert len(queries) == 14, "\n".join(query["sql"] for query in queries)
+    assert not any("COUNT(" in query["sql"].upper() for query in queries)
+    with CaptureQueriesContext(connection) as queries:
+        staff_client.get("/customers/figures/", params)
+    # session, user, preference, data version, summary.
+    assert len(queries) == 5, "\n".join(query["sql"] for query in queries)
+
+
+def test_figures_of_bad_input_are_still_figures(staff_client, people, large_shop):
+    response = staff_client.get(
+        "/customers/figures/", {"sales_min": "abc", "page": "999", "per_page": "7", "sort": "?"}
+    )
+    assert response.status_code == 200
+    assert re.search(r'id="list-stat-customers"[^>]*>3<', response.content.decode())
+
+
 def test_toggle_newsletter_with_htmx_returns_the_cell_and_records_the_consent(
     staff_client, staff_user, people
 ):

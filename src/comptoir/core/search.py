@@ -126,11 +126,17 @@ def search_filter(queryset: QuerySet, text: str) -> QuerySet:
 
 
 def search_prefix_ids(
-    query: QuerySet, text: str, *, wanted: int, rewrite: Callable[[str], str] | None = None
+    query: QuerySet,
+    text: str,
+    *,
+    wanted: int,
+    rewrite: Callable[[str], str] | None = None,
+    partial: bool = False,
 ) -> list[int] | None:
     """The first ``wanted`` ids, in ``query``'s order, of the rows of ``query`` that
     ``search_filter`` would keep for ``text``, looked for only among the rows ``query`` reads:
-    None when fewer match there (the search's index must answer).
+    None when fewer match there (the search's index must answer), or with ``partial`` those
+    fewer.
 
     ``query``: ``values_list("id", "search_text")``, ordered, sliced to a bounded number of rows,
     without the search. A frequent term (a common name: thousands of matches) is found within a
@@ -143,7 +149,7 @@ def search_prefix_ids(
     row by row into the outer filter, so the outer LIMIT stops at the first matches."""
     words = fold(text).split()
     if not words:
-        return None
+        return [] if partial else None
     sql, params = query.query.sql_with_params()
     if rewrite is not None:
         sql = rewrite(sql)
@@ -157,7 +163,7 @@ def search_prefix_ids(
     with connections[query.db].cursor() as cursor:
         cursor.execute(outer, params)
         ids = [row[0] for row in cursor.fetchall()]
-    return ids if len(ids) == wanted else None
+    return ids if partial or len(ids) == wanted else None
 
 
 def register_sqlite_functions(sender, connection, **kwargs) -> None:

@@ -10,6 +10,7 @@ from comptoir.customers.views import detail, edit, lifecycle, listing
 app_name = "customers"
 urlpatterns = [
     path("", listing.customer_list, name="list"),
+    path("figures/", listing.customer_list_figures, name="list_figures"),
     path("<int:pk>/toggle/<str:field>/", listing.customer_toggle, name="toggle"),
     path("bulk/", listing.customer_bulk, name="bulk"),
     path("views/", listing.saved_views, name="saved_views"),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
@@ -84,18 +85,50 @@ def customer_summary(queryset: QuerySet[Customer] | None = None) -> CustomerSumm
     aggregate reads every matching row, while the cache answers in one indexed lookup.
     """
     queryset = customers_live() if queryset is None else queryset
-    month_start = timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    try:
-        sql, params = queryset.query.sql_with_params()
-    except EmptyResultSet:  # a filter that can match nothing (e.g. an empty id list)
-        return CustomerSummary(0, 0, 0, Decimal("0.00"))
-    fingerprint = f"{sql}|{params!r}|{month_start.isoformat()}|{data_version()}"
-    key = "customers:summary:" + hashlib.sha256(fingerprint.encode()).hexdigest()
+    month_start = _month_start()
+    key = _summary_key(queryset, month_start)
+    if key is None:
+        return _NOTHING
     summary = cache.get(key)
     if summary is None:
         summary = _summary_compute(queryset, month_start)
         cache.set(key, summary, SUMMARY_CACHE_SECONDS)
     return summary
+
+
+def customer_summary_known(queryset: QuerySet[Customer]) -> CustomerSummary | None:
+    """The summary cards of ``queryset`` if they cost nothing now: kept since the data last
+    changed, or cheap to compute (a shop of fewer than ``settings.COMPTOIR_LIST_COUNT_LATER_FROM``
+    customers). None: the list page shows its rows first and asks for the figures in a second
+    request (``customer_summary``), so a search matching 50,000 customers, or the first view
+    after any change, does not wait for an aggregate over all of them."""
+    month_start = _month_start()
+    key = _summary_key(queryset, month_start)
+    if key is None:
+        return _NOTHING
+    summary = cache.get(key)
+    if summary is None and _highest_id(queryset.db) < settings.COMPTOIR_LIST_COUNT_LATER_FROM:
+        summary = _summary_compute(queryset, month_start)
+        cache.set(key, summary, SUMMARY_CACHE_SECONDS)
+    return summary
+
+
+_NOTHING = CustomerSummary(0, 0, 0, Decimal("0.00"))
+
+
+def _month_start():
+    return timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _summary_key(queryset: QuerySet[Customer], month_start) -> str | None:
+    """The cache key of ``queryset``'s summary, valid until the data changes; None for a filter
+    that can match nothing (e.g. an empty id list)."""
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:
+        return None
+    fingerprint = f"{sql}|{params!r}|{month_start.isoformat()}|{data_version()}"
+    return "customers:summary:" + hashlib.sha256(fingerprint.encode()).hexdigest()
 
 
 def _summary_compute(queryset: QuerySet[Customer], month_start) -> CustomerSummary:
@@ -148,10 +181,17 @@ class CustomerPage:
     rows: list[Customer]
     number: int
     per_page: int
-    total: int
-    pages: int
+    # None when the matches were not counted (``customer_page(count=False)``).
+    total: int | None
+    pages: int | None
     # Set when the requested page did not exist and another was shown instead.
     clamped_from: int | None = None
+    # Whether a next page exists, for an uncounted page (one row was read beyond it).
+    more: bool = False
+
+    @property
+    def counted(self) -> bool:
+        return self.total is not None
 
     @property
     def has_previous(self) -> bool:
@@ -159,15 +199,26 @@ class CustomerPage:
 
     @property
     def has_next(self) -> bool:
-        return self.number < self.pages
+        return self.more if self.pages is None else self.number < self.pages
 
     @property
     def start_index(self) -> int:
-        return (self.number - 1) * self.per_page + 1 if self.rows else 0
+        empty = not self.rows if self.total is None else self.total == 0
+        return 0 if empty else (self.number - 1) * self.per_page + 1
 
     @property
     def end_index(self) -> int:
-        return self.start_index + len(self.rows) - 1 if self.rows else 0
+        if self.total is None:
+            return self.start_index + len(self.rows) - 1 if self.rows else 0
+        return min(self.number * self.per_page, self.total)
+
+
+def customer_page_numbers(*, page: int, per_page: int, total: int) -> CustomerPage:
+    """Page ``page`` of ``total`` customers without its rows: the numbers the list page shows
+    once its matches are counted (``customer_list_figures``)."""
+    pages = max(1, -(-total // per_page))
+    number = min(max(page, 1), pages)
+    return CustomerPage(rows=[], number=number, per_page=per_page, total=total, pages=pages)
 
 
 PAGE_SIZES = (10, 20, 50, 100, 250)
@@ -222,6 +273,7 @@ def customer_page(
     page: int,
     per_page: int,
     total: int | None = None,
+    count: bool = True,
     fetch: Callable[[list[int]], list[Customer]] | None = None,
     search: SearchWalk | None = None,
 ) -> CustomerPage:
@@ -233,9 +285,15 @@ def customer_page(
     already counted ``queryset`` (the summary cards do), saves the count query. ``search``
     (``queryset`` being searched): a first page of a frequent search is read along the list
     without the search (``_search_walk_page``); one query more when that walk is tried and
-    falls short.
+    falls short. ``count=False`` (no ``total`` at hand): one of the first ``UNCOUNTED_PAGES``
+    pages is read without counting the matches (``_uncounted_page``); a later page, or one
+    past the end, is counted as usual.
     """
     fetch = list_rows if fetch is None else fetch
+    if total is None and not count and 1 <= page <= UNCOUNTED_PAGES:
+        uncounted = _uncounted_page(queryset, sort_key, page, per_page, fetch, search)
+        if uncounted is not None:
+            return uncounted
     vendor = connections[queryset.db].vendor
     total = queryset.count() if total is None else total
     pages = max(1, -(-total // per_page))
@@ -291,6 +349,62 @@ def _search_walk_page(
         rewrite = functools.partial(sort_index_hint, sort_key=search.walk_sort_index)
     found = search_prefix_ids(query[:SEARCH_WALK_ROWS], search.text, wanted=end, rewrite=rewrite)
     return None if found is None else found[start:end]
+
+
+# Pages a list shows without counting its matches first (``customer_page(count=False)``): the
+# pages reached by "next" from the first; deeper ones are read from the nearer end of the sort,
+# which needs the count.
+UNCOUNTED_PAGES = 5
+
+# The first look of an uncounted page's search walk (``_search_walk_staged``): a page of 50 of a
+# term that 2.5 % of the customers match lies within it.
+SEARCH_WALK_FIRST = 2_000
+
+
+def _uncounted_page(queryset, sort_key, page, per_page, fetch, search) -> CustomerPage | None:
+    """Page ``page`` read without counting the matches: one row more than the page says
+    whether another follows; when none does, the count is known after all. None when the page
+    is empty (past the end, or nothing matches): the caller counts and shows the last page."""
+    forward, _reverse = _ordering(sort_key)
+    start, end = (page - 1) * per_page, page * per_page + 1
+    ids = None
+    if search is not None:
+        found = _search_walk_staged(search, forward, end)
+        ids = None if found is None else found[start:]
+    if ids is None:
+        ids = _page_ids(queryset, forward, start, end, sort_key, sort_index_walk_pays(queryset))
+    if not ids:
+        return None
+    more = len(ids) > per_page
+    ids = ids[:per_page]
+    return CustomerPage(
+        rows=fetch(ids),
+        number=page,
+        per_page=per_page,
+        total=None if more else start + len(ids),
+        pages=None if more else page,
+        more=more,
+    )
+
+
+def _search_walk_staged(search: SearchWalk, ordering: list[str], wanted: int) -> list[int] | None:
+    """The first ``wanted`` ids of the searched list read along the list without the search,
+    as ``_search_walk_page`` does, when no count says beforehand whether the walk will find
+    them: first among its first ``SEARCH_WALK_FIRST`` rows, then among ``SEARCH_WALK_ROWS`` if
+    the share matching at first says they lie well within (twice). A rare term costs that first
+    look (a millisecond or two), then its own index answers. None: the index must answer."""
+    query = search.unsearched.order_by(*ordering).values_list("id", "search_text")
+    rewrite = None
+    if search.walk_sort_index and connections[search.unsearched.db].vendor == "sqlite":
+        rewrite = functools.partial(sort_index_hint, sort_key=search.walk_sort_index)
+    first = search_prefix_ids(
+        query[:SEARCH_WALK_FIRST], search.text, wanted=wanted, rewrite=rewrite, partial=True
+    )
+    if len(first) == wanted:
+        return first
+    if not first or wanted * SEARCH_WALK_FIRST // len(first) > SEARCH_WALK_ROWS // 2:
+        return None
+    return search_prefix_ids(query[:SEARCH_WALK_ROWS], search.text, wanted=wanted, rewrite=rewrite)
 
 
 class GroupBadge(NamedTuple):

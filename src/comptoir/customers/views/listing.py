@@ -31,9 +31,11 @@ from comptoir.customers.models import Channel, Customer, SavedView
 from comptoir.customers.selectors import (
     PAGE_SIZES,
     customer_page,
+    customer_page_numbers,
     customer_search_walk,
     customer_selection,
     customer_summary,
+    customer_summary_known,
     customers_bulk_targets,
     list_preference_get,
     saved_views_for,
@@ -118,13 +120,20 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             user=request.user, columns=display.explicit_columns, per_page=display.explicit_per_page
         )
     queryset = filterset.qs
-    summary = customer_summary(queryset)
+    # The figures are computed here only when they cost nothing; otherwise the rows come first
+    # and the page asks for them (``customer_list_figures``). ``figures=1``: a browser without
+    # JavaScript asking for them on the page itself.
+    if request.GET.get("figures"):
+        summary = customer_summary(queryset)
+    else:
+        summary = customer_summary_known(queryset)
     page = customer_page(
         queryset=queryset,
         sort_key=filterset.sort_key,
         page=display.page,
         per_page=display.per_page,
-        total=summary.customers,
+        total=None if summary is None else summary.customers,
+        count=False,
         search=customer_search_walk(filterset),
     )
     problems = _filter_problems(filterset) + display.problems
@@ -160,6 +169,32 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "filters_open": bool(filterset.errors) or bool(active_filters),
             "saved_views": saved_views_for(user=request.user),
             "bulk_form": BulkActionForm(initial={"delete_mode": delete_mode_default()}),
+        },
+    )
+
+
+@require_GET
+def customer_list_figures(request: HttpRequest) -> HttpResponse:
+    """What the list page leaves for later at scale (``customer_summary_known``): the summary
+    cards, the page numbers and the "select all N" count, for the same query string. htmx swaps
+    them in: the cards in place of their placeholder, the others out of band."""
+    filterset = CustomerFilterSet(request.GET)
+    display = list_display_parse(request.GET, preference=list_preference_get(user=request.user))
+    summary = customer_summary(filterset.qs)
+    page = customer_page_numbers(
+        page=display.page, per_page=display.per_page, total=summary.customers
+    )
+    list_query = _list_query(request, filterset, display)
+    return render(
+        request,
+        "customers/_figures.html",
+        {
+            "summary": summary,
+            "page": page,
+            "list_query": list_query,
+            "page_query_string": _with_page(list_query, page.number),
+            "page_sizes": PAGE_SIZES,
+            "oob": True,
         },
     )
 

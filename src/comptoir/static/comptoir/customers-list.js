@@ -4,18 +4,23 @@
 (function () {
   "use strict";
 
+  // Delegated, and every element looked up when used: the counter and "select all" are swapped
+  // in again once the list's matches are counted (customer_list_figures).
   function selection() {
-    var rows = Array.prototype.slice.call(document.querySelectorAll(".row-select"));
-    var pageBox = document.getElementById("select-page");
-    var allBox = document.getElementById("select-all-matching");
-    var counter = document.getElementById("selection-count");
-    if (!counter) return;
+    function rows() {
+      return Array.prototype.slice.call(document.querySelectorAll(".row-select"));
+    }
 
     function refresh() {
-      var ticked = rows.filter(function (box) { return box.checked; }).length;
+      var counter = document.getElementById("selection-count");
+      if (!counter) return;
+      var pageBox = document.getElementById("select-page");
+      var allBox = document.getElementById("select-all-matching");
+      var boxes = rows();
+      var ticked = boxes.filter(function (box) { return box.checked; }).length;
       if (pageBox) {
-        pageBox.checked = rows.length > 0 && ticked === rows.length;
-        pageBox.indeterminate = ticked > 0 && ticked < rows.length;
+        pageBox.checked = boxes.length > 0 && ticked === boxes.length;
+        pageBox.indeterminate = ticked > 0 && ticked < boxes.length;
       }
       if (allBox && allBox.checked) {
         counter.textContent = counter.dataset.all;
@@ -28,26 +33,23 @@
       }
     }
 
-    rows.forEach(function (box) {
-      box.addEventListener("change", function () {
+    document.addEventListener("change", function (event) {
+      var box = event.target;
+      var allBox = document.getElementById("select-all-matching");
+      if (box.classList.contains("row-select")) {
         // Unticking a row means the choice is no longer "everything matching".
         if (!box.checked && allBox) allBox.checked = false;
-        refresh();
-      });
+      } else if (box.id === "select-page") {
+        rows().forEach(function (row) { row.checked = box.checked; });
+        if (!box.checked && allBox) allBox.checked = false;
+      } else if (box.id === "select-all-matching") {
+        if (box.checked) rows().forEach(function (row) { row.checked = true; });
+      } else {
+        return;
+      }
+      refresh();
     });
-    if (pageBox) {
-      pageBox.addEventListener("change", function () {
-        rows.forEach(function (box) { box.checked = pageBox.checked; });
-        if (!pageBox.checked && allBox) allBox.checked = false;
-        refresh();
-      });
-    }
-    if (allBox) {
-      allBox.addEventListener("change", function () {
-        if (allBox.checked) rows.forEach(function (box) { box.checked = true; });
-        refresh();
-      });
-    }
+    document.body.addEventListener("htmx:afterSettle", refresh);
     refresh();
   }
 
