@@ -267,6 +267,55 @@ def indexes_deferred(*models: type[Model], using: str = DEFAULT_DB_ALIAS) -> Ite
                 cursor.execute(create)
 
 
+# The first column of an index in its CREATE statement (SQLite's and pg_get_indexdef's shapes).
+_FIRST_COLUMN = re.compile(
+    r"\bON\s+\S+\s+(?:USING\s+\w+\s*)?\(\s*\"?(?P<column>\w+)", re.IGNORECASE
+)
+_CREATE_INDEX = re.compile(
+    r"^\s*CREATE\s+(?P<unique>UNIQUE\s+)?INDEX\s+(?!IF\s+NOT\s+EXISTS)", re.I
+)
+
+
+def indexes_drop(
+    model: type[Model], *, keep_columns: Sequence[str] = (), using: str = DEFAULT_DB_ALIAS
+) -> list[str]:
+    """Drop the secondary indexes of ``model``'s table, except those that enforce uniqueness
+    and those whose first column is one of ``keep_columns`` (what the load itself looks rows
+    up by); returns the statements that build them again, for ``indexes_create``.
+
+    Unlike ``indexes_deferred`` this outlives the transaction: for a load made of many
+    transactions (an import commits each batch). The caller keeps the statements somewhere
+    durable, so that whoever finishes the load, even after a crash, builds them again.
+    """
+    connection = connections[using]
+    _pending_checks_run(connection)
+    statements = []
+    for name, create in _secondary_indexes(connection, model._meta.db_table):
+        shape, first = _CREATE_INDEX.match(create), _FIRST_COLUMN.search(create)
+        if shape is None or shape["unique"] or first is None:
+            continue  # a constraint (or a shape not understood): left alone
+        if first["column"] in keep_columns:
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP INDEX IF EXISTS {connection.ops.quote_name(name)}")
+        statements.append(create)
+    return statements
+
+
+def indexes_create(statements: Iterable[str], *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Build the indexes ``indexes_drop`` dropped; those that exist already are skipped, so a
+    second attempt after a failure is harmless."""
+    connection = connections[using]
+    _pending_checks_run(connection)
+    with connection.cursor() as cursor:
+        for create in statements:
+            cursor.execute(_CREATE_INDEX.sub(_if_not_exists, create, count=1))
+
+
+def _if_not_exists(match: re.Match) -> str:
+    return f"CREATE {match['unique'] or ''}INDEX IF NOT EXISTS "
+
+
 @contextlib.contextmanager
 def foreign_keys_deferred(*models: type[Model], using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     """PostgreSQL: drop the foreign keys of these tables for the load, add them back at the end.

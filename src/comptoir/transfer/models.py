@@ -133,6 +133,9 @@ class ImportJob(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     run_token = models.CharField(max_length=32, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    # A large import into a (nearly) empty table drops the customers' sort indexes and the
+    # events' indexes for the run: the statements that build them again, until they are built.
+    deferred_indexes = models.JSONField(default=list, blank=True, editable=False)
 
     # Undo
     undone_at = models.DateTimeField(_("undone"), null=True, blank=True)

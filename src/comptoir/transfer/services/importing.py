@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import logging
 import multiprocessing
 import os
 import traceback
@@ -36,8 +37,15 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from comptoir.core.actors import Actor
-from comptoir.core.bulk import bulk_load_mode, tables_lock
+from comptoir.core.bulk import (
+    bulk_load_mode,
+    indexes_create,
+    indexes_drop,
+    tables_analyze,
+    tables_lock,
+)
 from comptoir.core.events import event_record
+from comptoir.core.models import Event
 from comptoir.customers.models import Address, Customer, OptInLevel
 from comptoir.groups.models import Group
 from comptoir.transfer.formats import registry
@@ -58,6 +66,7 @@ from comptoir.transfer.services.import_plan import Planner, records_read
 from comptoir.transfer.services.import_write import batch_write, rejections_write
 
 BATCH_SIZE = 2_000
+logger = logging.getLogger(__name__)
 Progress = Callable[[ImportJob], None]
 
 # States in which the mapping and options may still change.
@@ -88,6 +97,12 @@ def import_dir() -> Path:
 def import_max_bytes() -> int:
     """The largest file accepted: ``COMPTOIR_IMPORT_MAX_MB`` megabytes (default 1 GB)."""
     return int(getattr(settings, "COMPTOIR_IMPORT_MAX_MB", 1024)) * 1024 * 1024
+
+
+def defer_indexes_rows() -> int:
+    """From how many rows a run into a (nearly) empty table builds its indexes at the end:
+    ``COMPTOIR_IMPORT_DEFER_INDEXES_ROWS`` (default 100,000)."""
+    return int(getattr(settings, "COMPTOIR_IMPORT_DEFER_INDEXES_ROWS", 100_000))
 
 
 def stale_after() -> datetime.timedelta:
@@ -499,6 +514,8 @@ def _run_batches(job: ImportJob, token: str, actor: Actor, progress: Progress | 
 
     number = job.batches.count()
     with bulk_load_mode(cache_mb=128), _no_memory_map(), contextlib.ExitStack() as stack:
+        _indexes_put_off(job)
+        stack.push(_indexes_after_failure(job))
         batches = _ahead(cleaned_batches, language=job.language, parallel=_parallel(job))
         for cleaned in stack.enter_context(contextlib.closing(batches)):
             number += 1
@@ -534,6 +551,73 @@ def _run_batches(job: ImportJob, token: str, actor: Actor, progress: Progress | 
             if progress is not None:
                 job.refresh_from_db()
                 progress(job)
+        _indexes_bring_back(job)
+
+
+# Indexes a large import into an empty table builds once at the end rather than row by row: the
+# customers' sort and search indexes and the events' (a trigram GIN entry and twenty B-tree
+# entries a row cost more than the row itself). Those the planner looks customers up by, and
+# those that enforce a rule (unique e-mail), stay.
+_KEPT_CUSTOMER_INDEXES = ("email_key", "external_id")
+
+
+def _indexes_deferrable() -> bool:
+    """PostgreSQL only. Batches commit one by one, so other sessions see the table without
+    the dropped indexes while the run lasts; on SQLite the list page names its sort and
+    summary indexes in its queries (``INDEXED BY``), which would then fail. See decision
+    0016."""
+    return connection.vendor == "postgresql"
+
+
+def _indexes_put_off(job: ImportJob) -> None:
+    """Drop the indexes for the run when the file holds at least ``defer_indexes_rows()``
+    rows and twice as many as the customers already stored. The statements to build them
+    again are saved on the job in the same transaction: if this worker dies, whoever resumes
+    the job builds them when it ends."""
+    if job.deferred_indexes or not _indexes_deferrable():
+        return  # dropped by an earlier run of this job (not built yet), or never
+    expected = job.rows_total or (job.file_info or {}).get("lines") or 0
+    if expected < defer_indexes_rows() or 2 * Customer.objects.count() > expected:
+        return
+    with transaction.atomic():
+        statements = [
+            *indexes_drop(Customer, keep_columns=_KEPT_CUSTOMER_INDEXES),
+            *indexes_drop(Event),
+        ]
+        ImportJob.objects.filter(pk=job.pk).update(deferred_indexes=statements)
+    job.deferred_indexes = statements
+
+
+def _indexes_bring_back(job: ImportJob) -> None:
+    """Build the indexes the job dropped (if any are still missing), once."""
+    with transaction.atomic():
+        statements = (
+            ImportJob.objects.select_for_update().values_list("deferred_indexes", flat=True)
+        ).get(pk=job.pk)
+        if not statements:
+            return
+        indexes_create(statements)
+        ImportJob.objects.filter(pk=job.pk).update(deferred_indexes=[])
+    job.deferred_indexes = []
+    tables_analyze(Customer, Event)
+
+
+def _indexes_after_failure(job: ImportJob) -> Callable[..., bool]:
+    """For the exit of a run: when it failed, build the indexes again (the job may never be
+    resumed); when another worker took it over, leave them to that worker. A failure to build
+    them is logged, not raised over the error that stopped the run (the job keeps the
+    statements; its next run builds them)."""
+
+    def on_exit(kind: type[BaseException] | None, error, trace) -> bool:
+        if kind is None or not issubclass(kind, Exception) or issubclass(kind, LeaseLost):
+            return False
+        try:
+            _indexes_bring_back(job)
+        except Exception:
+            logger.exception("Import %s: its indexes could not be built again", job.pk)
+        return False
+
+    return on_exit
 
 
 @contextlib.contextmanager

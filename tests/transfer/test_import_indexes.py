@@ -1,0 +1,195 @@
+"""A large import into an (almost) empty table drops the customers' sort and search indexes and
+the events' indexes for the run and builds them once at the end, whatever happens meanwhile:
+a killed worker leaves them to whoever resumes the job, a failed run builds them at once.
+PostgreSQL only: on SQLite the list page names its indexes in its queries. The mechanism is
+tested on both (``deferrable``)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from comptoir.core.models import Event
+from comptoir.customers.models import Customer
+from comptoir.transfer.models import ImportJob, ImportState
+from comptoir.transfer.services import importing
+from comptoir.transfer.services.import_undo import import_undo
+from comptoir.transfer.services.importing import import_dry_run, import_job_watch, import_run
+from tests.transfer.importing_helpers import csv_bytes, dry_then_run, upload
+
+pytestmark = pytest.mark.django_db
+HEADER = ["Email", "First name", "Last name", "External id", "City", "Street", "Country"]
+MAPPING = ["email", "first_name", "last_name", "external_id", "address.city",
+           "address.address1", "address.country"]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _small_is_large(settings, tmp_path, monkeypatch):
+    settings.COMPTOIR_IMPORT_DIR = tmp_path / "imports"
+    settings.COMPTOIR_IMPORT_DEFER_INDEXES_ROWS = 6
+    monkeypatch.setattr(importing, "BATCH_SIZE", 3)
+
+
+@pytest.fixture
+def deferrable(monkeypatch):
+    """The indexes are put off on this database too (SQLite: as on PostgreSQL)."""
+    monkeypatch.setattr(importing, "_indexes_deferrable", lambda: True)
+
+
+def _rows(count: int) -> list[list[str]]:
+    return [
+        [f"p{n}@example.com", "Léa", f"Nom{n}", f"x-{n}", "Lyon", f"{n} rue Neuve", "FR"]
+        for n in range(1, count + 1)
+    ]
+
+
+def _job(count: int, *, actor):
+    from comptoir.transfer.services.importing import import_job_configure
+
+    job = upload(csv_bytes(HEADER, _rows(count)), actor=actor)
+    return import_job_configure(job=job, actor=actor, mapping=MAPPING)
+
+
+def _indexes(model) -> dict[str, tuple]:
+    """Name -> (columns, unique) of the table's indexes, primary key left out."""
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    return {
+        name: (tuple(info["columns"]), bool(info["unique"]))
+        for name, info in found.items()
+        if info["index"] and not info["primary_key"]
+    }
+
+
+def _watch_batches(monkeypatch):
+    """What the customer indexes are while each batch is written."""
+    seen: list[dict[str, tuple]] = []
+    real = importing.batch_write
+
+    def watching(**kwargs):
+        seen.append(_indexes(Customer))
+        return real(**kwargs)
+
+    monkeypatch.setattr(importing, "batch_write", watching)
+    return seen
+
+
+def test_a_large_import_into_an_empty_table_builds_the_indexes_at_the_end(
+    deferrable, actor, monkeypatch
+):
+    customers, events = _indexes(Customer), _indexes(Event)
+    seen = _watch_batches(monkeypatch)
+    job = dry_then_run(_job(9, actor=actor), actor=actor)
+    assert (job.state, job.created) == (ImportState.DONE, 9)
+    assert job.deferred_indexes == []
+    assert _indexes(Customer) == customers and _indexes(Event) == events
+    # While it ran: what matching reads and what enforces a rule stayed; the sorts were gone.
+    during = set(seen[0].values())
+    assert (("email_key",), False) in during and (("external_id",), False) in during
+    assert all(info in during for info in customers.values() if info[1])
+    assert (("last_name", "id"), False) not in during
+    assert len(seen) == 3 and all(batch == seen[0] for batch in seen)
+    # The search finds the imported customers (SQLite's index is fed by its own step).
+    assert Customer.objects.filter(search_text__contains="nom7").count() == 1
+
+
+def test_no_indexes_are_dropped_for_a_table_already_half_as_large_as_the_file(
+    deferrable, actor, monkeypatch
+):
+    dry_then_run(_job(9, actor=actor), actor=actor)
+    customers = _indexes(Customer)
+    seen = _watch_batches(monkeypatch)
+    again = dry_then_run(_job(9, actor=actor), actor=actor)
+    assert (again.created, again.unchanged) == (0, 9)
+    assert seen == [] or all(batch == customers for batch in seen)
+
+
+def test_a_small_import_keeps_its_indexes(deferrable, actor, monkeypatch, settings):
+    settings.COMPTOIR_IMPORT_DEFER_INDEXES_ROWS = 100
+    customers = _indexes(Customer)
+    seen = _watch_batches(monkeypatch)
+    dry_then_run(_job(9, actor=actor), actor=actor)
+    assert seen and all(batch == customers for batch in seen)
+
+
+def test_a_killed_worker_leaves_the_indexes_to_whoever_resumes_the_job(
+    deferrable, actor, monkeypatch
+):
+    customers = _indexes(Customer)
+    job = import_dry_run(job=_job(9, actor=actor), actor=actor)
+    real = importing.batch_write
+
+    class Killed(BaseException):
+        pass
+
+    def dying(**kwargs):
+        real(**kwargs)
+        raise Killed
+
+    monkeypatch.setattr(importing, "batch_write", dying)
+    with pytest.raises(Killed):
+        import_run(job=job, actor=actor)
+    job.refresh_from_db()
+    assert job.state == ImportState.RUNNING and job.deferred_indexes
+    assert _indexes(Customer) != customers
+
+    monkeypatch.setattr(importing, "batch_write", real)
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=None)
+    job.refresh_from_db()
+    assert import_job_watch(job=job) == "resumed"
+    job.refresh_from_db()
+    assert (job.state, job.created, job.deferred_indexes) == (ImportState.DONE, 9, [])
+    assert _indexes(Customer) == customers
+
+
+def test_a_failed_run_builds_the_indexes_again_at_once(deferrable, actor, monkeypatch):
+    customers, events = _indexes(Customer), _indexes(Event)
+    job = import_dry_run(job=_job(9, actor=actor), actor=actor)
+    real = importing.batch_write
+    calls = {"n": 0}
+
+    def failing(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk full")
+        return real(**kwargs)
+
+    monkeypatch.setattr(importing, "batch_write", failing)
+    with pytest.raises(RuntimeError):
+        import_run(job=job, actor=actor)
+    job.refresh_from_db()
+    assert (job.state, job.created, job.deferred_indexes) == (ImportState.FAILED, 3, [])
+    assert _indexes(Customer) == customers and _indexes(Event) == events
+    # And it can be undone as usual.
+    import_undo(job=job, actor=actor)
+    assert not Customer.objects.exists()
+
+
+def test_a_worker_whose_job_was_taken_over_leaves_the_indexes_to_the_new_holder(
+    deferrable, actor, monkeypatch
+):
+    job = import_dry_run(job=_job(9, actor=actor), actor=actor)
+    real = importing.batch_write
+
+    def taken_over_meanwhile(**kwargs):
+        ImportJob.objects.filter(pk=job.pk).update(run_token="someone-else")
+        return real(**kwargs)
+
+    monkeypatch.setattr(importing, "batch_write", taken_over_meanwhile)
+    import_run(job=job, actor=actor)
+    job.refresh_from_db()
+    assert job.deferred_indexes  # the worker that holds the job now builds them when it ends
+
+
+def test_only_postgresql_puts_the_indexes_off_by_default(actor, monkeypatch):
+    customers = _indexes(Customer)
+    seen = _watch_batches(monkeypatch)
+    job = dry_then_run(_job(9, actor=actor), actor=actor)
+    assert job.created == 9 and _indexes(Customer) == customers
+    if connection.vendor == "postgresql":
+        # The trigram index of the search, among others, was built once at the end.
+        assert (("search_text",), False) in customers.values()
+        assert (("search_text",), False) not in seen[0].values()
+    else:
+        # The list page's queries name these (INDEXED BY): they exist whenever it can look.
+        assert all(batch == customers for batch in seen)
