@@ -276,7 +276,8 @@ def test_a_large_shop_lists_rows_first_and_its_figures_then(
 
     # Known now: the page shows them at once.
     again = client.get(LIST, {"q": "rouge", "per_page": "10"}).content.decode()
-    assert re.search(r'id="list-stat-customers"[^>]*>5<', again) and "hx-get" not in again
+    assert re.search(r'id="list-stat-customers"[^>]*>5<', again)
+    assert "/customers/figures/" not in again
 
 
 def test_a_large_shops_first_pages_go_on_without_a_count(staff_client, make_customer, large_shop):
@@ -316,14 +317,29 @@ def test_a_large_shops_page_and_figures_run_a_fixed_number_of_queries(
         response = staff_client.get(LIST, params)
     assert len(row_ids(response)) == per_page
     # session, user, preference, data version, highest id (a large shop?), page ids (one row
-    # more), rows, groups, saved views, the filter menus (titles, groups, tags), the bulk
-    # form's groups, the demo-customer check; no count, no summary.
-    assert len(queries) == 14, "\n".join(query["sql"] for query in queries)
+    # more), rows, groups, saved views, the demo-customer check, the bulk form's groups; no
+    # count, no summary, and no filter menus (the closed panel's fields come when it opens).
+    assert len(queries) == 11, "\n".join(query["sql"] for query in queries)
     assert not any("COUNT(" in query["sql"].upper() for query in queries)
     with CaptureQueriesContext(connection) as queries:
         staff_client.get("/customers/figures/", params)
     # session, user, preference, data version, summary.
     assert len(queries) == 5, "\n".join(query["sql"] for query in queries)
+
+
+def test_the_closed_filter_panel_is_fetched_when_opened(staff_client, people, vip_group):
+    page = french(staff_client).get(LIST, {"q": "dupont", "sort": "id"}).content.decode()
+    assert 'hx-get="/customers/filters/?q=dupont&amp;sort=id"' in page
+    assert 'id="id_country"' not in page and 'id="id_q"' in page
+    panel = staff_client.get("/customers/filters/", {"q": "dupont", "country": "FR"})
+    html = panel.content.decode()
+    assert html.lstrip().startswith("<div") and "<html" not in html
+    assert 'id="id_country"' in html and '<option value="FR" selected>France</option>' in html
+    assert f'<option value="{vip_group.pk}">' in html
+    assert "Appliquer les filtres" in html
+    # Set filters open the panel with the page, fields included.
+    filtered = staff_client.get(LIST, {"country": "FR"}).content.decode()
+    assert 'id="id_country"' in filtered and "/customers/filters/" not in filtered
 
 
 def test_figures_of_bad_input_are_still_figures(staff_client, people, large_shop):

@@ -11,6 +11,7 @@ app_name = "customers"
 urlpatterns = [
     path("", listing.customer_list, name="list"),
     path("figures/", listing.customer_list_figures, name="list_figures"),
+    path("filters/", listing.customer_list_filters, name="list_filters"),
     path("<int:pk>/toggle/<str:field>/", listing.customer_toggle, name="toggle"),
     path("bulk/", listing.customer_bulk, name="bulk"),
     path("views/", listing.saved_views, name="saved_views"),

@@ -30,6 +30,7 @@ from comptoir.customers.selectors.lifecycle import (
 from comptoir.customers.selectors.listing import (
     PAGE_SIZES,
     SUMMARY_CACHE_SECONDS,
+    UNCOUNTED_PAGES,
     CustomerPage,
     CustomerSummary,
     customer_find_by_email,
@@ -52,6 +53,7 @@ __all__ = [
     "MERGE_FIELDS",
     "PAGE_SIZES",
     "SUMMARY_CACHE_SECONDS",
+    "UNCOUNTED_PAGES",
     "Block",
     "BlockPage",
     "CustomerBlock",

@@ -30,6 +30,7 @@ from comptoir.customers.forms import (
 from comptoir.customers.models import Channel, Customer, SavedView
 from comptoir.customers.selectors import (
     PAGE_SIZES,
+    UNCOUNTED_PAGES,
     customer_page,
     customer_page_numbers,
     customer_search_walk,
@@ -120,10 +121,11 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             user=request.user, columns=display.explicit_columns, per_page=display.explicit_per_page
         )
     queryset = filterset.qs
-    # The figures are computed here only when they cost nothing; otherwise the rows come first
-    # and the page asks for them (``customer_list_figures``). ``figures=1``: a browser without
-    # JavaScript asking for them on the page itself.
-    if request.GET.get("figures"):
+    # The figures are computed here only when they cost nothing, or when the page needs the
+    # count anyway (a page deeper than the uncounted ones is read from the nearer end of the
+    # sort); otherwise the rows come first and the page asks for them (``customer_list_figures``).
+    # ``figures=1``: a browser without JavaScript asking for them on the page itself.
+    if request.GET.get("figures") or display.page > UNCOUNTED_PAGES:
         summary = customer_summary(queryset)
     else:
         summary = customer_summary_known(queryset)
@@ -196,6 +198,18 @@ def customer_list_figures(request: HttpRequest) -> HttpResponse:
             "page_sizes": PAGE_SIZES,
             "oob": True,
         },
+    )
+
+
+@require_GET
+def customer_list_filters(request: HttpRequest) -> HttpResponse:
+    """The filter panel's fields for the list's query string: the list page leaves them out
+    while the panel is closed and fetches them when it is first opened."""
+    filterset = CustomerFilterSet(request.GET)
+    return render(
+        request,
+        "customers/_filter_panel.html",
+        {"form": filter_form_polish(filterset.form)},
     )
 
 
