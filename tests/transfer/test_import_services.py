@@ -407,3 +407,12 @@ def test_undo_restores_phones_and_a_block(actor, make_customer):
     assert (customer.phone, customer.phone_input) == ("+33199001234", "01 99 00 12 34")
     assert not customer.is_blocked and customer.blocked_reason == ""
     assert customer.blocked_at is None and customer.blocked_by_id is None
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(actor):
+    import gc
+
+    thresholds, frozen = gc.get_threshold(), gc.get_freeze_count()
+    job = dry_then_run(job_for([row(n) for n in range(1, 4)], actor=actor), actor=actor)
+    assert job.created == 3
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (thresholds, frozen)

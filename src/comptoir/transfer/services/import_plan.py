@@ -9,6 +9,7 @@ reasons. Nothing is written here: the dry run stops at the plan, the run hands i
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -435,9 +436,7 @@ class Planner(RecordCleaning):
         self._email_check(values, taken, own_id=own)
         changes: dict[str, tuple[Any, Any]] = {}
         for name, value in values.items():
-            if name.startswith("_") or name.endswith("_at") or name in CONSENTS:
-                continue
-            if name in ("is_guest", "phone_input", "mobile_input"):
+            if not _compared(name):
                 continue
             if name == "title":
                 name, value = "title_id", value.pk if value else None
@@ -479,8 +478,9 @@ class Planner(RecordCleaning):
                 changes["tags_text"] = (None, _tags_text(after))
         known = {_address_key(a) for a in context.addresses.get(own, [])}
         for address in values["_addresses"]:
-            if _address_key(address) not in known:
-                known.add(_address_key(address))
+            key = _address_key(address)
+            if key not in known:
+                known.add(key)
                 update.addresses.append(address)
         if values.get("_password"):
             update.password = make_password(values["_password"])
@@ -602,6 +602,8 @@ def _stored_converters() -> list[tuple[str, Any]]:
         return None if value is None else bool(value)
 
     def data(value):
+        if value == "{}":  # what nearly every customer's social accounts hold
+            return {}
         return json.loads(value) if isinstance(value, str) else value
 
     by_type = {
@@ -653,6 +655,16 @@ def _no_match_message(match: str) -> str:
     if match == MatchKey.EXTERNAL_ID:
         return _("No customer has this external id.")
     return _("No customer has this id.")
+
+
+@functools.cache
+def _compared(name: str) -> bool:
+    """Whether a cleaned value is compared with the stored column of that name: not the
+    planner's own keys ("_..."), dates and consents (compared apart), nor what follows from
+    another field (the phones as typed) or never changes by import (guest)."""
+    if name.startswith("_") or name.endswith("_at") or name in CONSENTS:
+        return False
+    return name not in ("is_guest", "phone_input", "mobile_input")
 
 
 def _same(before: Any, after: Any) -> bool:
