@@ -639,14 +639,15 @@ def _gc_relaxed() -> Iterator[None]:
     allocations. At 100,000 rows: the dry run 7.4 -> 6.2 CPU s, unpickling the cleaned batches
     2.4 -> 0.5 s. Restored afterwards (the process may be a long-lived worker).
     """
-    thresholds = gc.get_threshold()
+    thresholds, frozen_before = gc.get_threshold(), gc.get_freeze_count()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     try:
         yield
     finally:
         gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        if not frozen_before:  # a server process froze its start-up objects (wsgi.py): kept so
+            gc.unfreeze()
 
 
 @contextlib.contextmanager
