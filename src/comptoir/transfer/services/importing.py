@@ -646,7 +646,7 @@ def _gc_relaxed() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*thresholds)
-        if not frozen_before:  # a server process froze its start-up objects (wsgi.py): kept so
+        if not frozen_before:  # wsgi.py freezes its start-up objects: they stay frozen
             gc.unfreeze()
 
 
