@@ -198,3 +198,22 @@ def test_a_date_the_database_cannot_take_is_a_field_error(people):
         people["helene"],
         people["john"],
     }
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"q": "dupont"},
+        {"q": "dupont", "newsletter": "false", "country": "FR"},
+        {"q": "smith", "group": "VIP_GROUP", "lifecycle": "all"},
+        {"q": "x", "sales_min": "abc"},  # an unreadable filter is left out, as qs leaves it
+        {"newsletter": "false"},
+    ],
+)
+def test_unsearched_qs_is_the_same_filters_without_the_search(people, vip_group, data):
+    data = {key: str(vip_group.pk) if v == "VIP_GROUP" else v for key, v in data.items()}
+    Customer.objects.filter(pk=people["guest"]).update(deleted_at=timezone.now())
+    without = {key: value for key, value in data.items() if key != "q"}
+    unsearched = CustomerFilterSet(data).unsearched_qs()
+    assert set(unsearched.values_list("id", flat=True)) == ids(without) != set()
+    assert "search_text" not in str(unsearched.query).split("WHERE", 1)[-1]

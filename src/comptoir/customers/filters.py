@@ -139,12 +139,14 @@ class CustomerFilterSet(filters.FilterSet):
     @property
     def qs(self) -> QuerySet[Customer]:
         if not hasattr(self, "_qs"):
-            queryset = super().qs
-            # Soft-deleted and anonymised customers are hidden unless asked for.
-            if not self.is_bound or not self.form.cleaned_data.get("lifecycle"):
-                queryset = self.filter_lifecycle(queryset, "lifecycle", LifecycleChoice.LIVE)
-            self._qs = queryset
+            self._qs = self._live_unless_asked(super().qs)
         return self._qs
+
+    def _live_unless_asked(self, queryset: QuerySet[Customer]) -> QuerySet[Customer]:
+        # Soft-deleted and anonymised customers are hidden unless asked for.
+        if not self.is_bound or not self.form.cleaned_data.get("lifecycle"):
+            queryset = self.filter_lifecycle(queryset, "lifecycle", LifecycleChoice.LIVE)
+        return queryset
 
     @property
     def sort_key(self) -> str:
@@ -158,11 +160,17 @@ class CustomerFilterSet(filters.FilterSet):
         """The search box's text, if the filters are valid."""
         return (self.is_valid() and self.form.cleaned_data.get("q")) or ""
 
-    def without_search(self) -> CustomerFilterSet:
-        """The same filters and sort, without the search box's text."""
-        data = self.data.copy()
-        data.pop("q", None)
-        return type(self)(data, request=self.request)
+    def unsearched_qs(self) -> QuerySet[Customer]:
+        """``qs`` without the search box's text: the same filters, from the values already
+        cleaned (a second FilterSet would build and validate its form again, and look up its
+        group, tag or title once more)."""
+        queryset = self.queryset.all()
+        if self.is_bound:
+            self.errors  # noqa: B018 (validates the form, as django-filter's qs does)
+            for name, value in self.form.cleaned_data.items():
+                if name != "q":
+                    queryset = self.filters[name].filter(queryset, value)
+        return self._live_unless_asked(queryset)
 
     def filter_search(self, queryset, name, value):
         return search_filter(queryset, value)

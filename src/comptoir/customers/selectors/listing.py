@@ -261,7 +261,7 @@ def customer_search_walk(filterset) -> SearchWalk | None:
     answer is never broad enough to walk the sort's index."""
     if not filterset.search_text:
         return None
-    unsearched = filterset.without_search().qs
+    unsearched = filterset.unsearched_qs()
     walk = filterset.sort_key if sort_index_walk_pays(unsearched) else None
     return SearchWalk(unsearched, filterset.search_text, walk_sort_index=walk)
 
