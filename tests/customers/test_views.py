@@ -621,6 +621,25 @@ def test_direct_control_writes_option_groups_and_required_as_django_does():
             assert " required" not in direct_control(form["delete_mode"])
 
 
+def test_direct_control_writes_model_menus_as_django_does(people, vip_group, actor):
+    """Model menus (groups, tags by their key) read as a plain list, the same options."""
+    from comptoir.core.templatetags.backoffice import form_control
+    from comptoir.customers.filters import CustomerFilterSet
+    from comptoir.customers.forms import BulkActionForm
+    from comptoir.customers.services import customer_tags_set
+    from comptoir.customers.templatetags.customer_list import direct_control
+
+    customer_tags_set(customer=people["helene"], names=["Grossiste", "VIP <b>"], actor=actor)
+    bulk = BulkActionForm(data={"group": str(vip_group.pk)})
+    panel = CustomerFilterSet({"tag": "grossiste"}).form
+    for bound in (bulk["group"], panel["tag"], panel["group"]):
+        ours = "".join(line.strip() for line in str(direct_control(bound)).splitlines())
+        django = "".join(line.strip() for line in str(form_control(bound)).splitlines())
+        assert ours.split(">", 1)[1] == django.split(">", 1)[1]
+    assert f'<option value="{vip_group.pk}" selected>' in direct_control(bulk["group"])
+    assert "VIP &lt;b&gt;" in direct_control(panel["tag"])
+
+
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_list_dates_are_the_languages_short_format(language):
     import datetime

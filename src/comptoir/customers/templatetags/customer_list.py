@@ -299,7 +299,15 @@ def _escaped_choices(choices) -> list[tuple[str, object]]:
 def _menu_options(bound_field) -> list[tuple[str, object]]:
     field = bound_field.field
     if isinstance(field, forms.ModelChoiceField):
-        return _escaped_choices(field.choices)
+        # The queryset read as a list: the field's own choices iterate it with .iterator(),
+        # a server-side cursor on PostgreSQL (DECLARE, FETCH, CLOSE: three round trips for a
+        # dozen groups).
+        choices = [
+            (field.prepare_value(obj), field.label_from_instance(obj)) for obj in field.queryset
+        ]
+        if field.empty_label is not None:
+            choices.insert(0, ("", field.empty_label))
+        return _escaped_choices(choices)
     key = (type(bound_field.form).__qualname__, bound_field.name, get_language() or "")
     if key not in _FIXED_MENUS:
         _FIXED_MENUS[key] = _escaped_choices(field.choices)
