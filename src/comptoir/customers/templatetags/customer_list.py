@@ -8,6 +8,7 @@ milliseconds where this costs a few.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -133,7 +134,7 @@ class _RowWriter:
             return ""
         local = localtime(value).date()
         if local not in self.days:
-            self.days[local] = escape(self.day_format(local))
+            self.days[local] = _escape(self.day_format(local))
         return self.days[local]
 
     def toggle(self, customer, column: Column) -> str:
@@ -143,7 +144,7 @@ class _RowWriter:
         if column.key not in self.labels:
             self.labels[column.key] = str(column.label)
         label = self.toggle_label % {"column": self.labels[column.key], "customer": customer}
-        label = escape(label)
+        label = _escape(label)
         state, pressed = ("toggle-on", "true") if on else ("toggle-off", "false")
         return (
             f'<td class="cell-toggle" data-col="{column.key}">'
@@ -167,10 +168,10 @@ class _RowWriter:
             groups = customer.groups.all()
         groups = sorted(groups, key=lambda group: (group.pk != default_id, group.pk))
         return " ".join(
-            f'<span class="badge text-bg-primary">{escape(group.name)} '
+            f'<span class="badge text-bg-primary">{_escape(group.name)} '
             f'<span class="visually-hidden">({self.default_label})</span></span>'
             if group.pk == default_id
-            else f'<span class="badge badge-muted">{escape(group.name)}</span>'
+            else f'<span class="badge badge-muted">{_escape(group.name)}</span>'
             for group in groups
         )
 
@@ -178,7 +179,7 @@ class _RowWriter:
         """A cell whose text links to the customer's page."""
         if text in ("", None):
             return f'<td class="{css}"></td>'
-        text = escape(text)
+        text = _escape(text)
         url = self.detail_url.replace("999999999", str(customer.pk))
         return (
             f'<td class="{css}" title="{text}">'
@@ -192,7 +193,7 @@ class _RowWriter:
         if key == "id":
             return self.linked(customer, customer.pk, "text-end")
         if key == "title":
-            return f"<td>{escape(customer.title.name) if customer.title_id else ''}</td>"
+            return f"<td>{_escape(customer.title.name) if customer.title_id else ''}</td>"
         if key in ("first_name", "last_name"):
             return self.linked(customer, getattr(customer, key))
         if key == "email":
@@ -202,7 +203,7 @@ class _RowWriter:
         if key == "groups":
             return f'<td class="cell-groups">{self.groups(customer)}</td>'
         if key == "sales":
-            amount = escape(self.money(customer.total_spent))
+            amount = _escape(self.money(customer.total_spent))
             return f'<td class="text-end text-nowrap">{amount}</td>'
         if key == "orders":
             return f'<td class="text-end">{customer.orders_count}</td>'
@@ -217,7 +218,7 @@ class _RowWriter:
         raise template.TemplateSyntaxError(f"unknown column {key!r}")
 
     def row(self, customer, columns) -> str:
-        label = escape(self.select_label % {"name": customer})
+        label = _escape(self.select_label % {"name": customer})
         cells = "".join(self.cell(customer, column) for column in columns)
         return (
             f'<tr data-customer="{customer.pk}"><td class="cell-select">'
@@ -243,8 +244,15 @@ def _day_format() -> Callable[[date], str]:
 
 
 def _text(value, css: str) -> str:
-    value = escape(value or "")
+    value = _escape(value or "")
     return f'<td class="{css}" title="{value}">{value}</td>'
+
+
+def _escape(value) -> str:
+    """Django's ``escape`` without its lazy-string check and ``SafeString`` wrapper (its very
+    result: ``html.escape(str(value))``): the rows call it some 1,000 times a page, a third of
+    their time; they are marked safe once, whole."""
+    return html.escape(str(value))
 
 
 @register.simple_tag(takes_context=True)
