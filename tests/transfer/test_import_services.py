@@ -371,7 +371,17 @@ def test_rejections_of_the_run_replace_nothing_of_the_dry_run(actor):
     assert ImportRejection.objects.filter(job=job, dry_run=False).count() == 1
 
 
-def test_a_large_file_is_read_in_a_child_process_with_the_same_result(actor, monkeypatch):
+def _cleaner_sequence(pattern: str):
+    """A stand-in for ``importing._consumer_idle`` that answers as ``pattern`` says, batch
+    after batch ("1": the writing process cleans the batch itself, "0": the reading one)."""
+    answers = iter(pattern * 100)
+    return lambda queue: next(answers) == "1"
+
+
+@pytest.mark.parametrize("shared", ["0", "1", "10", "01"])
+def test_a_large_file_is_read_in_a_child_process_with_the_same_result(actor, monkeypatch, shared):
+    # Whichever process cleans which batch, the duplicates are found across batches.
+    monkeypatch.setattr(importing, "_consumer_idle", _cleaner_sequence(shared))
     monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(importing, "BATCH_SIZE", 3)
     rows = [row(n) for n in range(1, 9)] + [row(9, email="person1@example.com"), row(10, email="?")]
@@ -389,6 +399,55 @@ def test_a_large_file_is_read_in_a_child_process_with_the_same_result(actor, mon
     assert reasons[0] == (10, expected)
     assert reasons[1][0] == 11
     assert Customer.objects.count() == 8
+
+
+def test_a_resumed_run_read_in_a_child_process_still_knows_the_rows_before_its_checkpoint(
+    actor, monkeypatch
+):
+    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(importing, "BATCH_SIZE", 3)
+    rows = [row(n) for n in range(1, 11)] + [row(11, email="person2@example.com")]
+    job = import_dry_run(job=job_for(rows, actor=actor), actor=actor)
+    killed = _kill_after(monkeypatch, 2)
+    with pytest.raises(killed):
+        import_run(job=job, actor=actor)
+    monkeypatch.undo()
+    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(importing, "BATCH_SIZE", 3)
+    monkeypatch.setattr(importing, "_consumer_idle", _cleaner_sequence("10"))
+    job.refresh_from_db()
+    assert importing._parallel(job) and job.last_line == 7
+    ImportJob.objects.filter(pk=job.pk).update(run_token="")
+    job = import_run(job=job, actor=actor)
+    assert (job.state, job.rows_done, job.created, job.rejected) == (ImportState.DONE, 11, 10, 1)
+    assert job.rejections.get(dry_run=False).reason.startswith(
+        "The e-mail address person2@example.com is already on line 3"
+    )
+
+
+def test_a_dry_run_counts_passwords_without_hashing_them(actor, make_customer, monkeypatch):
+    from django.contrib.auth.hashers import check_password
+
+    from comptoir.transfer.services import import_plan
+
+    make_customer(email="person1@example.com")
+    header = ["email", "first_name", "last_name", "password"]
+    data = csv_bytes(header, [["person1@example.com", "A", "B", "secret-1"],
+                              ["person2@example.com", "C", "D", "secret-2"]])  # fmt: skip
+    job = import_job_configure(
+        job=upload(data, actor=actor), actor=actor, mapping=header, passwords="hash"
+    )
+    hashed = []
+    real = import_plan.make_password
+    monkeypatch.setattr(import_plan, "make_password", lambda raw: hashed.append(raw) or real(raw))
+    job = import_dry_run(job=job, actor=actor)
+    assert (job.dry_created, job.dry_updated, job.dry_unchanged) == (1, 1, 0)
+    assert hashed == []
+    job = import_run(job=job, actor=actor)
+    assert (job.created, job.updated) == (1, 1)
+    assert sorted(hashed) == ["secret-1", "secret-2"]
+    stored = Customer.objects.get(email="person1@example.com").password
+    assert check_password("secret-1", stored)
 
 
 def test_undo_restores_phones_and_a_block(actor, make_customer):

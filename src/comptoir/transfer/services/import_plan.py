@@ -53,6 +53,9 @@ STORED_FIELDS = (
 # -------------------------------------------------------------------------------------------------
 # The plan
 
+# The password a dry run's update carries instead of a hash (it writes nothing).
+UNHASHED = "!unhashed"
+
 
 @dataclass
 class Rejection:
@@ -71,6 +74,11 @@ class NewCustomer:
     consents: list[tuple[str, datetime.datetime, str]]  # (channel, when, opt-in level)
     addresses: list[dict[str, Any]]
     id: int = 0  # given by the writer
+
+    @classmethod
+    def counted(cls, line: int) -> NewCustomer:
+        """A new customer a dry run only counts: none of its columns built."""
+        return cls(line, {}, 0, [], [], [], [])
 
 
 @dataclass
@@ -155,8 +163,13 @@ class Planner(RecordCleaning):
     """Plans batches for one job. Keeps what is the same for every batch (titles, groups) and
     what spans batches (the keys already seen, for duplicates inside the file)."""
 
-    def __init__(self, job: ImportJob, *, actor_user_id: int | None = None):
+    def __init__(
+        self, job: ImportJob, *, actor_user_id: int | None = None, counting_only: bool = False
+    ):
         self.job = job
+        # A dry run's plans are only counted and their rejections listed: the columns only the
+        # writes need (search text, password hashes, ...) are not built.
+        self.counting_only = counting_only
         self.now = timezone.now()
         self.user_id = actor_user_id
         self.headers = FileInfo.from_dict(job.file_info).header
@@ -205,14 +218,13 @@ class Planner(RecordCleaning):
         return self.plan_cleaned(self.clean(records))
 
     def clean(self, records: Sequence[Record]) -> CleanBatch:
-        """The first half of planning, which reads no database (so it can run ahead, in
-        another thread, while the previous batch is written): each record cleaned, or its
-        reasons for rejection."""
+        """The first half of planning, which reads no database and keeps nothing from one
+        batch to the next (so it can run ahead, in another process, while the previous batch
+        is written): each record cleaned, or its reasons for rejection."""
         batch = CleanBatch(records=list(records))
         for record in records:
             try:
                 values = self._record_clean(record)
-                self._duplicates_check(record, values)
             except RowRejected as rejected:
                 batch.rejected.append((record, rejected.problems))
                 continue
@@ -232,9 +244,9 @@ class Planner(RecordCleaning):
             last_line=records[-1].last_line if records else 0,
             rows=len(records),
         )
-        for record, problems in batch.rejected:
+        cleaned, rejected = self._duplicates_set_apart(batch)
+        for record, problems in rejected:
             self._reject(plan, record, problems)
-        cleaned = batch.cleaned
         stored = self._stored_find(cleaned)
         taken = self._emails_taken(cleaned)
         context = _StoredContext.load([row["id"] for row in stored.values() if row])
@@ -244,6 +256,23 @@ class Planner(RecordCleaning):
             except RowRejected as rejected:
                 self._reject(plan, record, rejected.problems)
         return plan
+
+    def _duplicates_set_apart(self, batch: CleanBatch) -> tuple[list, list]:
+        """The batch's cleaned records less those whose e-mail (or match key) an earlier row
+        of the file claimed, and its rejected records with those added, in the file's order.
+        Here, not in ``clean``: the claims span the whole file, and batches may be cleaned in
+        two processes, but they are planned in one, in order."""
+        cleaned, rejected = [], list(batch.rejected)
+        for record, values in batch.cleaned:
+            try:
+                self._duplicates_check(record, values)
+            except RowRejected as duplicate:
+                rejected.append((record, duplicate.problems))
+                continue
+            cleaned.append((record, values))
+        if len(rejected) > len(batch.rejected):
+            rejected.sort(key=lambda pair: pair[0].line)
+        return cleaned, rejected
 
     def keys_remember(self, records: Iterable[Record]) -> None:
         """On resuming, the rows before the checkpoint still claim their keys."""
@@ -384,6 +413,8 @@ class Planner(RecordCleaning):
         if problems:
             raise RowRejected(problems)
         self._email_check(values, taken, own_id=None)
+        if self.counting_only:
+            return NewCustomer.counted(record.line)
         fields = {
             key: value
             for key, value in values.items()
@@ -483,7 +514,8 @@ class Planner(RecordCleaning):
                 known.add(key)
                 update.addresses.append(address)
         if values.get("_password"):
-            update.password = make_password(values["_password"])
+            # Argon2 takes tens of milliseconds a password: a dry run only notes there is one.
+            update.password = UNHASHED if self.counting_only else make_password(values["_password"])
         if not context.addresses.get(own):
             _defaults_settle(update.addresses)
         else:
@@ -493,7 +525,7 @@ class Planner(RecordCleaning):
             billing = next((a for a in update.addresses if a["is_default_billing"]), None)
             if billing and billing["country"] != current["country"]:
                 changes["country"] = (current["country"], billing["country"])
-        if _search_inputs_changed(changes) or update.addresses:
+        if not self.counting_only and (_search_inputs_changed(changes) or update.addresses):
             merged = {**current, **{name: after for name, (_b, after) in changes.items()}}
             text = _search_text(merged, [*context.addresses.get(own, []), *update.addresses])
             changes["search_text"] = (None, text)

@@ -63,7 +63,7 @@ from comptoir.transfer.models import (
     MatchKey,
     PasswordPolicy,
 )
-from comptoir.transfer.services.import_plan import Planner, records_read
+from comptoir.transfer.services.import_plan import CleanBatch, Planner, records_read
 from comptoir.transfer.services.import_write import batch_write, rejections_write
 
 BATCH_SIZE = 2_000
@@ -347,28 +347,41 @@ def _parallel(job: ImportJob) -> bool:
     )
 
 
-def _ahead(produce: Callable[[], Iterator[Any]], *, language: str, parallel: bool) -> Iterator[Any]:
-    """The items of ``produce()`` (cleaned batches), made ahead of the consumer.
+def _ahead(
+    read: Callable[[], Iterator[list[Record]]],
+    clean: Callable[[list[Record]], CleanBatch],
+    *,
+    language: str,
+    parallel: bool,
+) -> Iterator[CleanBatch]:
+    """The batches of ``read()``, cleaned with ``clean``, made ahead of the consumer.
 
     With ``parallel``, in a forked child process: reading and cleaning (pure Python, no
     database) then runs on the second core while this process matches and writes, the way
     ``customers.demo`` generates its rows. The child never touches the database connection it
     inherits; the queue holds two batches, so memory stays flat; the child gives up if this
     process dies. Without, in this process, one batch at a time.
+
+    The two processes share the cleaning: a batch the child has read while this process waits
+    with nothing in the queue goes over as it was read, and this process cleans it itself.
+    Otherwise the one whose part is lighter (this one, in a dry run or when the file changes
+    nothing; the child, when a fresh import's writes dominate) would sit idle half the time.
+    Cleaning reads no shared state, so it gives the same result in either process.
     """
     if not parallel:
         with translation.override(language):
-            yield from produce()
+            for batch in read():
+                yield clean(batch)
         return
     context = multiprocessing.get_context("fork")
     queue = context.Queue(maxsize=2)
-    child = context.Process(target=_produce, args=(queue, produce, language), daemon=True)
+    child = context.Process(target=_produce, args=(queue, read, clean, language), daemon=True)
     child.start()
     try:
         while (item := queue.get()) is not None:
             if isinstance(item, str):
                 raise ImportReadError(item)
-            yield item
+            yield clean(item) if isinstance(item, list) else item
         child.join()
     finally:
         if child.is_alive():
@@ -376,8 +389,18 @@ def _ahead(produce: Callable[[], Iterator[Any]], *, language: str, parallel: boo
             child.join()
 
 
-def _produce(queue, produce: Callable[[], Iterator[Any]], language: str) -> None:
-    """The child process of ``_ahead``: every item into the queue, then None (or the error)."""
+def _consumer_idle(queue) -> bool:
+    """Whether the consuming process has nothing waiting for it. Where the queue cannot tell
+    (``qsize`` is not implemented on macOS), it is taken as busy: the child cleans it all."""
+    try:
+        return queue.qsize() == 0
+    except NotImplementedError:
+        return False
+
+
+def _produce(queue, read, clean, language: str) -> None:
+    """The child process of ``_ahead``: every batch into the queue, cleaned or (when the
+    consumer waits) as read, then None (or the error)."""
     parent = os.getppid()
 
     def put(item: Any) -> None:
@@ -391,8 +414,8 @@ def _produce(queue, produce: Callable[[], Iterator[Any]], language: str) -> None
 
     try:
         with translation.override(language), _gc_relaxed():
-            for item in produce():
-                put(item)
+            for batch in read():
+                put(batch if _consumer_idle(queue) else clean(batch))
         put(None)
     except Exception:
         put(traceback.format_exc())
@@ -409,14 +432,15 @@ def import_dry_run(*, job: ImportJob, actor: Actor, progress: Progress | None = 
     with translation.override(job.language):
         try:
             ImportRejection.objects.filter(job=job, dry_run=True).delete()
-            planner = Planner(job, actor_user_id=actor.user_id)
+            planner = Planner(job, actor_user_id=actor.user_id, counting_only=True)
             totals = dict(dry_rows=0, dry_created=0, dry_updated=0, dry_unchanged=0, dry_rejected=0)
 
-            def cleaned_batches() -> Iterator[Any]:
-                for batch in _batches(records_read(job)):
-                    yield planner.clean(batch)
+            def batches_read() -> Iterator[list[Record]]:
+                return _batches(records_read(job))
 
-            batches = _ahead(cleaned_batches, language=job.language, parallel=_parallel(job))
+            batches = _ahead(
+                batches_read, planner.clean, language=job.language, parallel=_parallel(job)
+            )
             # closing(): stops the reading process if this one fails
             with _gc_relaxed(), contextlib.closing(batches):
                 for cleaned in batches:
@@ -506,13 +530,14 @@ def _run_batches(job: ImportJob, token: str, actor: Actor, progress: Progress | 
         ImportJob.objects.filter(pk=job.pk).update(started_at=timezone.now())
         ImportRejection.objects.filter(job=job, dry_run=False).delete()
     checkpoint = job.last_line
+    if checkpoint:
+        _keys_before_checkpoint(job, checkpoint, planner)
 
-    def cleaned_batches() -> Iterator[Any]:
+    def batches_read() -> Iterator[list[Record]]:
         records = records_read(job)
         if checkpoint:
-            records = _after_checkpoint(records, checkpoint, planner)
-        for batch in _batches(records):
-            yield planner.clean(batch)
+            records = (record for record in records if record.line > checkpoint)
+        return _batches(records)
 
     number = job.batches.count()
     with (
@@ -523,7 +548,9 @@ def _run_batches(job: ImportJob, token: str, actor: Actor, progress: Progress | 
     ):
         _indexes_put_off(job)
         stack.push(_indexes_after_failure(job))
-        batches = _ahead(cleaned_batches, language=job.language, parallel=_parallel(job))
+        batches = _ahead(
+            batches_read, planner.clean, language=job.language, parallel=_parallel(job)
+        )
         for cleaned in stack.enter_context(contextlib.closing(batches)):
             number += 1
             with transaction.atomic():
@@ -677,23 +704,18 @@ def _no_memory_map() -> Iterator[None]:
             cursor.execute(f"PRAGMA mmap_size={before}")
 
 
-def _after_checkpoint(
-    records: Iterable[Record], checkpoint: int, planner: Planner
-) -> Iterator[Record]:
-    """The records after the checkpoint; those before only claim their e-mails again, so a
-    duplicate after the checkpoint is still recognised."""
+def _keys_before_checkpoint(job: ImportJob, checkpoint: int, planner: Planner) -> None:
+    """On resuming: the rows up to the checkpoint claim their e-mails (and match keys) again,
+    so a duplicate after the checkpoint is still recognised. In this process, before the
+    reading one starts: the duplicates are told apart where the batches are planned."""
     before: list[Record] = []
-    for record in records:
-        if record.line <= checkpoint:
-            before.append(record)
-            if len(before) >= BATCH_SIZE:
-                planner.keys_remember(before)
-                before = []
-            continue
-        if before:
+    for record in records_read(job):
+        if record.line > checkpoint:
+            break
+        before.append(record)
+        if len(before) >= BATCH_SIZE:
             planner.keys_remember(before)
             before = []
-        yield record
     if before:
         planner.keys_remember(before)
 
