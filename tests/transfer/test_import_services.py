@@ -450,32 +450,6 @@ def test_a_dry_run_counts_passwords_without_hashing_them(actor, make_customer, m
     assert check_password("secret-1", stored)
 
 
-@pytest.mark.parametrize("ahead", [True, False])
-def test_new_customers_built_while_cleaning_change_nothing(
-    actor, make_customer, monkeypatch, ahead
-):
-    """Into a table the file more than doubles, the reader builds each row's new customer
-    while cleaning; a row that turns out to update a customer is planned as before."""
-    from comptoir.customers.services import address_create
-    from comptoir.transfer.services import import_plan
-
-    monkeypatch.setattr(import_plan, "_mostly_new", lambda job: ahead)
-    known = make_customer(email="person1@example.com")
-    address_create(customer=known, actor=actor, first_name="A", last_name="B", city="Metz",
-                   address1="1 rue Haute", postcode="57000", country="FR")  # fmt: skip
-    rows = [row(n, street=f"{n} rue Pasteur", city="Lyon", postcode="69001", country="FR",
-                tags="b, A", phone="06 12 34 56 78") for n in range(1, 4)]  # fmt: skip
-    job = dry_then_run(job_for(rows, actor=actor), actor=actor)
-    assert (job.created, job.updated, job.rejected) == (2, 1, 0)
-    added = known.addresses.get(city="Lyon")
-    assert not added.is_default_billing and not added.is_default_shipping
-    new = Customer.objects.get(email="person2@example.com")
-    assert new.tags_text == "A, b" and new.phone == "+33612345678"
-    assert "lyon" in new.search_text and "0612345678" in new.search_text
-    address = new.addresses.get()
-    assert address.is_default_billing and address.is_default_shipping
-
-
 def test_undo_restores_phones_and_a_block(actor, make_customer):
     customer = make_customer(email="person1@example.com", phone="01 99 00 12 34")
     header = ["email", "first_name", "last_name", "phone", "is_blocked", "blocked_reason"]
