@@ -7,10 +7,16 @@ import random
 import phonenumbers
 import pytest
 from django.core.exceptions import ValidationError
-from hypothesis import given, settings
+from django.core.validators import EmailValidator
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from comptoir.core.normalise import phone_plain_to_e164, phone_to_e164
+from comptoir.core.normalise import (
+    PLAIN_EMAIL,
+    email_clean,
+    phone_plain_to_e164,
+    phone_to_e164,
+)
 
 REGIONS = ["FR", "GB", "BE", "CH", "DE", "NL", "LU", "ES", "IT", "US", "CA", "MC", "RE", "GP",
            "JE", "IM", "AU", "BR", "AR", "MX", "JP", "IN", "RU", "KZ", "SE", "NO"]  # fmt: skip
@@ -105,3 +111,28 @@ def test_any_text_of_digits_and_separators_reads_the_same_both_ways(raw, region)
     raw = raw.strip()
     if raw:
         same_as_phonenumbers(raw, region)
+
+
+# -------------------------------------------------------------------------------------------------
+# E-mails
+
+
+@settings(max_examples=1000, deadline=None)
+@given(email=st.from_regex(PLAIN_EMAIL, fullmatch=True))
+def test_every_plain_email_is_one_django_accepts(email):
+    assume(len(email) <= 320)
+    EmailValidator()(email)
+    assert email_clean(f"  {email} ") == email
+
+
+def test_emails_of_other_shapes_are_still_checked_by_django():
+    for good in ("marie.o'brien@example.com", "x@localhost", "a@[127.0.0.1]",
+                 "a@b.xn--p1ai", "jean@sub.example.co.uk"):  # fmt: skip
+        assert email_clean(good) == good
+    too_long = "x" * 310 + "@example.com"
+    for bad in ("a..b@example.com", ".a@example.com", "a@-example.com", "a@example", "a@b.c",
+                "a@example.c0m", "a b@example.com", "a@@example.com", "É@example.fr",
+                too_long):  # fmt: skip
+        assert not PLAIN_EMAIL.fullmatch(bad) or len(bad) > 320
+        with pytest.raises(ValidationError):
+            email_clean(bad)
