@@ -362,8 +362,9 @@ def _ahead(
     inherits; the queue holds two batches, so memory stays flat; the child gives up if this
     process dies. Without, in this process, one batch at a time.
 
-    The two processes share the cleaning: a batch the child has read while this process waits
-    with nothing in the queue goes over as it was read, and this process cleans it itself.
+    The two processes share the cleaning: a batch the child has read while this process is
+    about to run out of work (``_consumer_idle``) goes over as it was read, and this process
+    cleans it itself.
     Otherwise the one whose part is lighter (this one, in a dry run or when the file changes
     nothing; the child, when a fresh import's writes dominate) would sit idle half the time.
     Cleaning reads no shared state, so it gives the same result in either process.
@@ -390,10 +391,13 @@ def _ahead(
 
 
 def _consumer_idle(queue) -> bool:
-    """Whether the consuming process has nothing waiting for it. Where the queue cannot tell
+    """Whether the consuming process is about to run out of work: at most one batch on its
+    way. A batch counts from the moment it is put until the consumer has received all of it,
+    so the one just put (still being pickled and sent) is nearly always there; "none" would
+    almost never be seen. A consumer that falls behind keeps two. Where the queue cannot tell
     (``qsize`` is not implemented on macOS), it is taken as busy: the child cleans it all."""
     try:
-        return queue.qsize() == 0
+        return queue.qsize() <= 1
     except NotImplementedError:
         return False
 
