@@ -348,6 +348,9 @@ def test_figures_of_bad_input_are_still_figures(staff_client, people, large_shop
     )
     assert response.status_code == 200
     assert re.search(r'id="list-stat-customers"[^>]*>3<', response.content.decode())
+    panel = english(staff_client).get("/customers/filters/", {"sales_min": "abc", "group": "x"})
+    assert panel.status_code == 200
+    assert 'id="id_country"' in panel.content.decode()
 
 
 def test_toggle_newsletter_with_htmx_returns_the_cell_and_records_the_consent(

@@ -258,13 +258,20 @@ def _kill_after(monkeypatch, batches: int):
     return Killed
 
 
-def test_a_killed_worker_loses_no_batch_and_the_job_resumes_from_its_checkpoint(actor, monkeypatch):
+def _run_killed_after_two_batches(actor, monkeypatch):
+    """Eleven rows in batches of three, the last repeating row 2's e-mail: dry-run, then run
+    by a worker killed once its second batch is committed."""
     monkeypatch.setattr(importing, "BATCH_SIZE", 3)
     rows = [row(n) for n in range(1, 11)] + [row(11, email="person2@example.com")]
     job = import_dry_run(job=job_for(rows, actor=actor), actor=actor)
     killed = _kill_after(monkeypatch, 2)
     with pytest.raises(killed):
         import_run(job=job, actor=actor)
+    return job
+
+
+def test_a_killed_worker_loses_no_batch_and_the_job_resumes_from_its_checkpoint(actor, monkeypatch):
+    job = _run_killed_after_two_batches(actor, monkeypatch)
     job.refresh_from_db()
     # Two batches committed with their checkpoint; the third rolled back whole.
     assert (job.state, job.rows_done, job.last_line, job.created) == (ImportState.RUNNING, 6, 7, 6)
@@ -405,12 +412,7 @@ def test_a_resumed_run_read_in_a_child_process_still_knows_the_rows_before_its_c
     actor, monkeypatch
 ):
     monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(importing, "BATCH_SIZE", 3)
-    rows = [row(n) for n in range(1, 11)] + [row(11, email="person2@example.com")]
-    job = import_dry_run(job=job_for(rows, actor=actor), actor=actor)
-    killed = _kill_after(monkeypatch, 2)
-    with pytest.raises(killed):
-        import_run(job=job, actor=actor)
+    job = _run_killed_after_two_batches(actor, monkeypatch)
     monkeypatch.undo()
     monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(importing, "BATCH_SIZE", 3)
