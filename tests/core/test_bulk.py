@@ -6,7 +6,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 
 from comptoir.core.bulk import (
     bulk_insert,
@@ -14,7 +14,10 @@ from comptoir.core.bulk import (
     datetime_text,
     epoch_formatter,
     foreign_keys_deferred,
+    foreign_keys_drop,
+    indexes_create,
     indexes_deferred,
+    indexes_drop,
     insert_triggers_deferred,
     next_id,
     sequence_reset,
@@ -216,6 +219,90 @@ def test_foreign_keys_are_checked_when_put_back():
         bulk_insert(Address._meta.db_table, columns, [orphan])
 
     assert not Address.objects.exists()
+
+
+ADDRESS_COLUMNS = (
+    "customer_id", "alias", "first_name", "last_name", "company", "vat_number", "address1",
+    "address2", "postcode", "city", "state", "country", "phone", "is_default_shipping",
+    "is_default_billing", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def _address(customer_id: int) -> tuple:
+    return (customer_id, "", "A", "B", "", "", "1 rue X", "", "75001", "Paris", "", "FR", "",
+            False, False, "2024-01-01 00:00:00+00:00", "2024-01-01 00:00:00+00:00")  # fmt: skip
+
+
+def _foreign_keys(table: str) -> dict[str, bool]:
+    """Name -> validated, of the table's foreign keys (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname, convalidated FROM pg_constraint"
+            " WHERE conrelid = to_regclass(%s) AND contype = 'f'",
+            [table],
+        )
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="foreign keys are PostgreSQL's")
+def test_foreign_keys_dropped_for_a_load_of_many_transactions_come_back_checked(default_group):
+    table = Address._meta.db_table
+    before = _foreign_keys(table)
+    customer = Customer.objects.create(
+        email="a@example.com", email_key="a@example.com", default_group=default_group
+    )
+
+    statements = foreign_keys_drop(Address)
+    assert _foreign_keys(table) == {}
+    bulk_insert(table, ADDRESS_COLUMNS, [_address(customer.pk)])
+    indexes_create(statements)
+    indexes_create(statements)  # a second attempt changes nothing
+
+    assert _foreign_keys(table) == before and all(before.values())
+    assert Address.objects.get().customer_id == customer.pk
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="foreign keys are PostgreSQL's")
+def test_a_foreign_key_whose_rows_point_nowhere_comes_back_unvalidated_but_enforced(caplog):
+    table = Address._meta.db_table
+    statements = foreign_keys_drop(Address)
+    bulk_insert(table, ADDRESS_COLUMNS, [_address(next_id(Customer) + 1000)])
+
+    indexes_create(statements)
+
+    keys = _foreign_keys(table)
+    assert keys and not any(keys.values())
+    assert "Left unvalidated" in caplog.text
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk_insert(table, ADDRESS_COLUMNS, [_address(next_id(Customer) + 2000)])
+        connection.check_constraints()  # what the commit would do: the key is checked
+    assert Address.objects.count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="threads need committed tables")
+@pytest.mark.django_db(transaction=True)
+def test_indexes_and_keys_are_built_by_several_workers_outside_a_transaction():
+    indexes, keys = _indexes(Customer._meta.db_table), _foreign_keys(Address._meta.db_table)
+    statements = [*indexes_drop(Customer), *foreign_keys_drop(Address)]
+    assert _indexes(Customer._meta.db_table) < indexes and not _foreign_keys(Address._meta.db_table)
+
+    indexes_create(statements, workers=2)
+
+    assert _indexes(Customer._meta.db_table) == indexes
+    assert _foreign_keys(Address._meta.db_table) == keys and all(keys.values())
+
+
+def test_indexes_drop_keeps_what_the_load_looks_up_by_but_not_its_pattern_indexes():
+    table = Customer._meta.db_table
+    before = _indexes(table)
+    statements = indexes_drop(Customer, keep_columns=("email_key",))
+    kept = _indexes(table)
+    indexes_create(statements)
+
+    assert _indexes(table) == before
+    assert any(name.startswith("customers_customer_email_key") for name in kept)
+    assert not any(name.endswith("_like") for name in kept)
+    assert "customer_sort_last_name" not in kept
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite row triggers")

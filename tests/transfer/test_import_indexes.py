@@ -61,13 +61,28 @@ def _indexes(model) -> dict[str, tuple]:
     }
 
 
-def _watch_batches(monkeypatch):
-    """What the customer indexes are while each batch is written."""
+def _foreign_keys() -> dict[tuple[str, str], tuple]:
+    """(table, column) -> (referenced table, column) of the imported tables' foreign keys."""
+    found = {}
+    with connection.cursor() as cursor:
+        for model in importing.IMPORTED_MODELS:
+            table = model._meta.db_table
+            for info in connection.introspection.get_constraints(cursor, table).values():
+                if info["foreign_key"]:
+                    found[(table, info["columns"][0])] = info["foreign_key"]
+    return found
+
+
+def _watch_batches(monkeypatch, keys: list | None = None):
+    """What the customer indexes (and, into ``keys``, the foreign keys) are while each batch
+    is written."""
     seen: list[dict[str, tuple]] = []
     real = importing.batch_write
 
     def watching(**kwargs):
         seen.append(_indexes(Customer))
+        if keys is not None:
+            keys.append(_foreign_keys())
         return real(**kwargs)
 
     monkeypatch.setattr(importing, "batch_write", watching)
@@ -182,14 +197,41 @@ def test_a_worker_whose_job_was_taken_over_leaves_the_indexes_to_the_new_holder(
 
 
 def test_only_postgresql_puts_the_indexes_off_by_default(actor, monkeypatch):
-    customers = _indexes(Customer)
-    seen = _watch_batches(monkeypatch)
+    customers, keys, keys_seen = _indexes(Customer), _foreign_keys(), []
+    seen = _watch_batches(monkeypatch, keys_seen)
     job = dry_then_run(_job(9, actor=actor), actor=actor)
     assert job.created == 9 and _indexes(Customer) == customers
+    assert _foreign_keys() == keys
     if connection.vendor == "postgresql":
-        # The trigram index of the search, among others, was built once at the end.
+        # The trigram index of the search, among others, was built once at the end; the
+        # foreign keys were dropped and are back, checked.
         assert (("search_text",), False) in customers.values()
         assert (("search_text",), False) not in seen[0].values()
+        assert ("customers_address", "customer_id") in keys
+        assert keys_seen == [{}, {}, {}]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT bool_and(convalidated) FROM pg_constraint WHERE contype = 'f'")
+            assert cursor.fetchone()[0] is True
     else:
         # The list page's queries name these (INDEXED BY): they exist whenever it can look.
         assert all(batch == customers for batch in seen)
+
+
+def test_a_run_refreshes_the_planner_statistics_as_the_tables_grow(actor, monkeypatch):
+    """Each time the customers doubled (here from 3 on) and at the end when the run added a
+    tenth: what the batches' lookups are planned with (``tables_analyze``, PostgreSQL)."""
+    monkeypatch.setattr(importing._Statistics, "FIRST", 3)
+    refreshed: list[int] = []
+
+    def analyze(*models):
+        assert models == importing.IMPORTED_MODELS
+        refreshed.append(Customer.objects.count())
+
+    monkeypatch.setattr(importing, "tables_analyze", analyze)
+    dry_then_run(_job(9, actor=actor), actor=actor)
+    # 3 (the first 3), 6 (3 more: as many as at the last refresh), then 9 at the end only.
+    assert refreshed == [3, 6, 9]
+
+    refreshed.clear()
+    again = dry_then_run(_job(9, actor=actor), actor=actor)
+    assert again.unchanged == 9 and refreshed == []  # nothing added
