@@ -315,11 +315,14 @@ class _Sql:
     def datetime(self, column: str) -> str:
         """ISO 8601 in UTC with its offset; microseconds only when there are some."""
         if self.postgres:
+            # A whole second (the usual value) from the timestamp's own text, a third of the
+            # cost of to_char(); to_char() for microseconds, which that text would write
+            # without their trailing zeros.
             utc = f"({column} AT TIME ZONE 'UTC')"
             return (
-                f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-                f"CASE WHEN to_char({utc}, 'US') <> '000000' THEN to_char({utc}, '.US') ELSE '' END"
-                " || '+00:00'"
+                f"CASE WHEN date_trunc('second', {column}) = {column} "
+                f"THEN replace({utc}::text, ' ', 'T') || '+00:00' "
+                f'ELSE to_char({utc}, \'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\') END'
             )
         # SQLite keeps "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC, as Django writes it.
         return f"replace({column}, ' ', 'T') || '+00:00'"
