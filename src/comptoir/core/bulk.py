@@ -348,8 +348,9 @@ def indexes_create(
     someone else point nowhere, that check fails: the key is left unvalidated (still enforced
     on every new row) and the failure logged, rather than failing the load at its very end.
 
-    ``workers`` > 1 (outside a transaction only: each worker has its own connection, which
-    must see the tables as they are): the builds and checks are shared among that many threads,
+    ``workers`` > 1 (PostgreSQL, outside a transaction only: each worker has its own
+    connection, which must see the tables as they are; SQLite writes with one connection at a
+    time): the builds and checks are shared among that many threads,
     one server process each; the largest first (a trigram index takes as long as the rest).
     """
     connection = connections[using]
@@ -361,7 +362,8 @@ def indexes_create(
         match = _ADD_CONSTRAINT.match(statement)
         if match and _foreign_key_add(connection, statement, match):
             steps.append(f"ALTER TABLE {match['table']} VALIDATE CONSTRAINT {match['name']}")
-    if workers > 1 and not connection.in_atomic_block and len(steps) > 1:
+    shared = workers > 1 and connection.vendor == "postgresql" and len(steps) > 1
+    if shared and not connection.in_atomic_block:
         _steps_shared(steps, using=using, workers=workers)
         return
     for step in steps:
