@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,6 +160,52 @@ def records_read(job: ImportJob) -> Iterator[Record]:
 # The planner
 
 
+class FirstLines:
+    """The line that first claimed each key of a file, keys being 64-bit hashes (of e-mails,
+    external ids): what a ``dict`` of ``setdefault`` does, in 12 bytes a key where a dict of
+    ints takes 110 (a million-row file: 24 MB instead of 110, most of what kept the writing
+    process over its 300 MB). An open-addressing table with linear probing in two arrays, never
+    more than half full; line 0 marks a free slot (files count lines from 1). A Python probe
+    costs a microsecond where the dict's costs a tenth: a second a million rows."""
+
+    def __init__(self, capacity: int = 1 << 12) -> None:
+        self._used = 0
+        self._allocate(capacity)
+
+    def _allocate(self, capacity: int) -> None:
+        self._mask = capacity - 1
+        self._keys = array("q", bytes(8 * capacity))
+        self._lines = array("i", bytes(4 * capacity))
+
+    def __len__(self) -> int:
+        return self._used
+
+    def claim(self, key: int, line: int) -> int:
+        """The line that claimed ``key`` first: ``line`` itself if none did (it claims it)."""
+        mask, keys, lines = self._mask, self._keys, self._lines
+        slot = key & mask
+        while lines[slot]:
+            if keys[slot] == key:
+                return lines[slot]
+            slot = (slot + 1) & mask
+        keys[slot], lines[slot] = key, line
+        self._used += 1
+        if 2 * self._used > mask:
+            self._grow()
+        return line
+
+    def _grow(self) -> None:
+        keys, lines = self._keys, self._lines
+        self._allocate(2 * (self._mask + 1))
+        mask, new_keys, new_lines = self._mask, self._keys, self._lines
+        for key, line in zip(keys, lines, strict=True):
+            if line:
+                slot = key & mask
+                while new_lines[slot]:
+                    slot = (slot + 1) & mask
+                new_keys[slot], new_lines[slot] = key, line
+
+
 class Planner(RecordCleaning):
     """Plans batches for one job. Keeps what is the same for every batch (titles, groups) and
     what spans batches (the keys already seen, for duplicates inside the file)."""
@@ -179,8 +226,8 @@ class Planner(RecordCleaning):
                 self.column_of.setdefault(target, self.headers[index])
         self.mapped = set(self.column_of)
         self.clear = job.empty_cells == EmptyCells.CLEAR
-        self.seen_emails: dict[int, int] = {}
-        self.seen_keys: dict[int, int] = {}
+        self.seen_emails = FirstLines()
+        self.seen_keys = FirstLines()
         self._titles_load()
         self._groups_load()
         self.default_group = job.default_group_id or Group.objects.get(is_default=True).pk
@@ -297,7 +344,7 @@ class Planner(RecordCleaning):
         are rejected, not merged."""
         key = email_key(values.get("email"))
         if key:
-            earlier = self.seen_emails.setdefault(hash(key), record.line)
+            earlier = self.seen_emails.claim(hash(key), record.line)
             if earlier != record.line:
                 raise RowRejected(
                     [(self.column("email"),
@@ -308,7 +355,7 @@ class Planner(RecordCleaning):
         if match != MatchKey.EMAIL:
             value = values.get(match) if match == MatchKey.EXTERNAL_ID else record.values.get("id")
             if value not in (None, ""):
-                earlier = self.seen_keys.setdefault(hash(str(value)), record.line)
+                earlier = self.seen_keys.claim(hash(str(value)), record.line)
                 if earlier != record.line:
                     raise RowRejected(
                         [(self.column(match),
