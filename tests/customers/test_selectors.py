@@ -360,3 +360,172 @@ def test_the_postgresql_search_subquery_becomes_a_test_on_the_rows():
         f"SELECT 1 WHERE ({table}.search_text LIKE %s AND {table}.search_text LIKE %s)"
     )
     assert search_tested_on_rows("SELECT id FROM m") == "SELECT id FROM m"
+
+
+def test_a_word_with_punctuation_is_tested_on_the_rows_through_its_marked_form():
+    from comptoir.core.search import (
+        MARK_LETTERS,
+        MARKS,
+        PG_MARKED_SEARCH_TEXT,
+        _pg_word_test,
+        search_tested_on_rows,
+    )
+
+    test, params = _pg_word_test("an.ri_")
+    dot, underscore = MARK_LETTERS[MARKS.index(".")], MARK_LETTERS[MARKS.index("_")]
+    assert params == [f"%an{dot}ri{underscore}%", "an.ri_"]
+    assert test == f"{PG_MARKED_SEARCH_TEXT} LIKE %s AND strpos(search_text, %s) > 0"
+    assert _pg_word_test("50%") == ("search_text LIKE %s", ["%50\\%%"])
+    table = '"customers_customer"'
+    sql = (
+        f'SELECT 1 FROM {table} WHERE {table}."id" IN (WITH m AS MATERIALIZED (SELECT id FROM '
+        f"customers_customer WHERE {test} AND search_text LIKE %s) SELECT id FROM m)"
+    )
+    marked = PG_MARKED_SEARCH_TEXT.replace("search_text", f"{table}.search_text")
+    assert search_tested_on_rows(sql) == (
+        f"SELECT 1 FROM {table} WHERE ({marked} LIKE %s AND strpos({table}.search_text, %s) > 0"
+        f" AND {table}.search_text LIKE %s)"
+    )
+
+
+@pytest.fixture
+def punctuated(make_customer):
+    """Customers whose e-mails, names and phones hold the punctuation the marked trigram index
+    turns into letters, and one whose name holds such a letter itself (an, the dot's, ri)."""
+    from comptoir.core.search import MARK_LETTERS, MARKS
+
+    people = [
+        ("Jean-Baptiste", "Martin", "jean-baptiste.martin@example.com"),
+        ("Jean", "Baptiste", "jean.baptiste@example.org"),
+        ("Adrian", "Rivière", "adrian.riviere@example.com"),
+        ("Dorian", "Rigaud", "dorian_rigaud+shop@example.net"),
+        ("Ann", "O'Brien", "ann.obrien@example.com"),
+        (f"An{MARK_LETTERS[MARKS.index('.')]}ri", "Kasper", "kasper@example.com"),
+        ("Brian", "Rimbaud", "brian@rimbaud.example"),
+    ]
+    customers = []
+    for index in range(3):
+        for first, last, email in people:
+            local, domain = email.split("@")
+            customers.append(
+                make_customer(first_name=first, last_name=last, email=f"{local}{index}@{domain}")
+            )
+    return customers
+
+
+def _matching(text: str, sort_key: str) -> list[int]:
+    """The ids a search should show, in the sort's order, decided in Python: every word of the
+    folded text inside the customer's folded search text."""
+    from comptoir.core.text import fold
+    from comptoir.customers.selectors import listing
+
+    words = fold(text).split()
+    ordering, _reverse = listing._ordering(sort_key)
+    rows = CustomerFilterSet({}).qs.order_by(*ordering).values_list("id", "search_text")
+    return [pk for pk, search_text in rows if all(word in fold(search_text) for word in words)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    # Words with punctuation (the marked index on PostgreSQL), without (the plain one), both,
+    # a short word, and "an.ri", which Kasper's first name must not match though its marked
+    # form does.
+    ["an.ri", "n-bap", "o'br", "_rigaud+", "example.com", "jean bap", "an.ri 1@", "ri", "dupont"],
+)
+@pytest.mark.parametrize("sort_key", ["-id", "last_name", "-email"])
+@pytest.mark.parametrize("walk", [True, False])
+def test_searched_pages_read_through_the_trigram_index_are_the_matches_in_order(
+    punctuated, make_customer, monkeypatch, text, sort_key, walk
+):
+    """Pages of a search, found along the list (the walk) or not (search_page_ids on
+    PostgreSQL: the search tested on the rows, index scans off), counted or not, hold exactly
+    the matches in order."""
+    from comptoir.customers.selectors import listing
+
+    if not walk:
+        _no_search_walk(monkeypatch)
+    for _ in range(4):
+        make_customer()  # Dupont..., matching "dupont"
+    expected = _matching(text, sort_key)
+    assert expected, text
+    filterset = CustomerFilterSet({"q": text, "sort": sort_key})
+    seen, uncounted = [], []
+    for number in range(1, 6):
+        page = customer_page(
+            queryset=filterset.qs,
+            sort_key=sort_key,
+            page=number,
+            per_page=2,
+            total=len(expected),
+            search=listing.customer_search_walk(filterset),
+        )
+        seen += [customer.pk for customer in page.rows] if page.number == number else []
+        page = customer_page(
+            queryset=filterset.qs,
+            sort_key=sort_key,
+            page=number,
+            per_page=2,
+            count=False,
+            search=listing.customer_search_walk(filterset),
+        )
+        uncounted += [customer.pk for customer in page.rows] if page.number == number else []
+    assert seen == expected[:10]
+    assert uncounted == expected[:10]
+
+
+def _no_search_walk(monkeypatch):
+    """Every search too rare for the walk along the list: its pages read through its index."""
+    from comptoir.customers.selectors import listing
+
+    monkeypatch.setattr(listing, "SEARCH_WALK_FIRST", 1)
+    monkeypatch.setattr(listing, "SEARCH_WALK_ROWS", 1)
+    monkeypatch.setattr(listing, "SEARCH_WALK_ROWS_POSTGRESQL", 1)
+
+
+def test_a_rare_search_page_on_postgresql_reads_the_trigram_index_without_joining_back(
+    punctuated, monkeypatch
+):
+    from comptoir.customers.selectors import listing
+
+    _no_search_walk(monkeypatch)
+    filterset = CustomerFilterSet({"q": "an.ri"})
+    with CaptureQueriesContext(connection) as captured:
+        page = customer_page(
+            queryset=filterset.qs,
+            sort_key="-id",
+            page=1,
+            per_page=2,
+            count=False,
+            search=listing.customer_search_walk(filterset),
+        )
+    assert [c.pk for c in page.rows] == _matching("an.ri", "-id")[:2]
+    statements = "\n".join(query["sql"] for query in captured)
+    postgresql = connection.vendor == "postgresql"
+    assert ("SET LOCAL enable_indexscan = off" in statements) is postgresql
+    if postgresql:
+        statements = [query["sql"] for query in captured]
+        page_read = statements[statements.index("SET LOCAL enable_indexscan = off") + 1]
+        assert "MATERIALIZED" not in page_read and "strpos(" in page_read
+        # The setting ended with the read (a savepoint rolled back inside the test's
+        # transaction; the transaction itself in a request).
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW enable_indexscan")
+            assert cursor.fetchone()[0] == "on"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's pg_trgm indexes")
+@pytest.mark.parametrize(("word", "index"), [("an.ri", "marks"), ("anri", "trgm")])
+def test_a_word_with_punctuation_reads_the_marked_trigram_index(punctuated, word, index):
+    from importlib import import_module
+
+    from comptoir.core.search import PG_MARKED_SEARCH_TEXT, search_ids_sql
+
+    migration = import_module("comptoir.customers.migrations.0010_search_marks_index")
+    assert migration.MARKED_SEARCH_TEXT == PG_MARKED_SEARCH_TEXT
+    sql, params = search_ids_sql([word], table="customers_customer")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows: the index all the same
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    used = {name for name in ("marks", "trgm") if f"customer_search_{name}" in plan}
+    assert used == {index}

@@ -19,7 +19,7 @@ from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from comptoir.core.search import search_prefix_ids, search_tested_on_rows
+from comptoir.core.search import search_page_ids, search_prefix_ids, search_tested_on_rows
 from comptoir.customers.models import (
     SUMMARY_COLUMNS,
     BulkAction,
@@ -318,9 +318,10 @@ def customer_page(
     elif offset > total // 2:
         # Nearer the end: read the reversed order from the end and flip the result.
         end = total - offset
-        ids = _page_ids(queryset, reverse, max(0, end - per_page), end, sort_key, walk)[::-1]
+        ids = _page_ids(queryset, reverse, max(0, end - per_page), end, sort_key, walk, search)
+        ids = ids[::-1]
     else:
-        ids = _page_ids(queryset, forward, offset, offset + per_page, sort_key, walk)
+        ids = _page_ids(queryset, forward, offset, offset + per_page, sort_key, walk, search)
     return CustomerPage(
         rows=fetch(ids) if ids else [],
         number=page,
@@ -356,6 +357,15 @@ def _search_walk_page(
 # which needs the count.
 UNCOUNTED_PAGES = 5
 
+# The whole walk of an uncounted page's search on PostgreSQL (``_search_walk_staged``). Each row
+# read along the list costs about 0.4 µs; each candidate pg_trgm hands over instead
+# (``search_page_ids``) about 1.5 µs, and a term has one to three times as many candidates as
+# matches. At 1M the two meet near 3,000 matches (0.3 %), whose first page lies within 17,000
+# rows of the list: a walk twice as long as SQLite's (whose FTS5 index answers such a term in
+# 1-3 ms), tried when the first look promises the page within its half (at least 6 matches in
+# 2,000 rows).
+SEARCH_WALK_ROWS_POSTGRESQL = 2 * SEARCH_WALK_ROWS
+
 # The first look of an uncounted page's search walk (``_search_walk_staged``): a page of 50 of a
 # term that 2.5 % of the customers match lies within it.
 SEARCH_WALK_FIRST = 2_000
@@ -369,8 +379,11 @@ def _uncounted_page(queryset, sort_key, page, per_page, fetch, search) -> Custom
     start, end = (page - 1) * per_page, page * per_page + 1
     if search is not None:
         found = _search_walk_staged(search, forward, end)
-        # Not found along the walk: too rare a term for the sort's index to pay either.
-        ids = found[start:] if found is not None else _page_ids(queryset, forward, start, end)
+        if found is not None:
+            ids = found[start:]
+        else:
+            # Not found along the walk: too rare a term for the sort's index to pay either.
+            ids = _page_ids(queryset, forward, start, end, search=search)
     else:
         walk = sort_index_walk_pays(queryset)
         ids = _page_ids(queryset, forward, start, end, sort_key, walk)
@@ -391,8 +404,8 @@ def _uncounted_page(queryset, sort_key, page, per_page, fetch, search) -> Custom
 def _search_walk_staged(search: SearchWalk, ordering: list[str], wanted: int) -> list[int] | None:
     """The first ``wanted`` ids of the searched list read along the list without the search,
     as ``_search_walk_page`` does, when no count says beforehand whether the walk will find
-    them: first among its first ``SEARCH_WALK_FIRST`` rows, then among ``SEARCH_WALK_ROWS`` (four
-    times as many on PostgreSQL) if the share matching at first says they lie well within
+    them: first among its first ``SEARCH_WALK_FIRST`` rows, then among ``SEARCH_WALK_ROWS``
+    (``SEARCH_WALK_ROWS_POSTGRESQL``) if the share matching at first says they lie well within
     (twice). A rare term costs that first look (a millisecond or two), then its own index
     answers. None: the index must answer."""
     query = search.unsearched.order_by(*ordering).values_list("id", "search_text")
@@ -406,10 +419,7 @@ def _search_walk_staged(search: SearchWalk, ordering: list[str], wanted: int) ->
         return first
     rows = SEARCH_WALK_ROWS
     if connections[search.unsearched.db].vendor == "postgresql":
-        # Each match found through pg_trgm costs a table page read (about 5 µs; 15-35 ms for a
-        # term that 0.3 % of a million customers match), each row read along the list about
-        # 0.4 µs: a longer walk pays. SQLite's FTS5 index answers such a term in 1-3 ms.
-        rows *= 4
+        rows = SEARCH_WALK_ROWS_POSTGRESQL
     if not first or wanted * SEARCH_WALK_FIRST // len(first) > rows // 2:
         return None
     return search_prefix_ids(query[:rows], search.text, wanted=wanted, rewrite=rewrite)
@@ -484,7 +494,13 @@ def _highest_id(db: str) -> int:
 
 
 def _page_ids(
-    queryset, ordering, start: int, end: int, sort_key: str = "", walk: bool = False
+    queryset,
+    ordering,
+    start: int,
+    end: int,
+    sort_key: str = "",
+    walk: bool = False,
+    search: SearchWalk | None = None,
 ) -> list[int]:
     """The ids of one page, in ``ordering``.
 
@@ -492,9 +508,12 @@ def _page_ids(
     and a sort on sales, it reads the half million French customers through the country index
     and sorts them all (300 ms), where walking the sales index and keeping the French ones stops
     after a few hundred rows. ``walk`` (a filter that is not selective) makes it take the sort's
-    index with ``INDEXED BY``. PostgreSQL weighs the LIMIT itself from its statistics.
+    index with ``INDEXED BY``. PostgreSQL weighs the LIMIT itself from its statistics, except
+    for a search (``search``, ``queryset`` being searched): see ``search_page_ids``.
     """
     query = queryset.order_by(*ordering).values_list("id", flat=True)[start:end]
+    if search is not None and connections[queryset.db].vendor == "postgresql":
+        return search_page_ids(query)
     if not walk:  # (only ever set on SQLite)
         return list(query)
     return [row[0] for row in rows_along_sort_index(query, sort_key)]
