@@ -295,10 +295,11 @@ def indexes_drop(
     statements = []
     for name, create in _secondary_indexes(connection, model._meta.db_table):
         shape, first = _CREATE_INDEX.match(create), _FIRST_COLUMN.search(create)
-        if shape is None or shape["unique"] or first is None:
+        if shape is None or shape["unique"]:
             continue  # a constraint (or a shape not understood): left alone
-        if first["column"] in keep_columns and "_pattern_ops" not in create:
+        if first and first["column"] in keep_columns and "_pattern_ops" not in create:
             continue  # (a pattern-ops index serves LIKE 'x%', not the load's lookups)
+        # (An index over an expression, ``first`` None, is never a load's lookup: dropped.)
         with connection.cursor() as cursor:
             cursor.execute(f"DROP INDEX IF EXISTS {connection.ops.quote_name(name)}")
         statements.append(create)
