@@ -280,7 +280,7 @@ def test_a_foreign_key_whose_rows_point_nowhere_comes_back_unvalidated_but_enfor
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="threads need committed tables")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_indexes_and_keys_are_built_by_several_workers_outside_a_transaction():
     indexes, keys = _indexes(Customer._meta.db_table), _foreign_keys(Address._meta.db_table)
     statements = [*indexes_drop(Customer), *foreign_keys_drop(Address)]
