@@ -449,25 +449,13 @@ def foreign_keys_deferred(*models: type[Model], using: str = DEFAULT_DB_ALIAS) -
     if connection.vendor != "postgresql" or not models:
         yield
         return
-    quote = connection.ops.quote_name
     with transaction.atomic(using=using):
-        _pending_checks_run(connection)
-        dropped: list[tuple[str, str, str]] = []
-        with connection.cursor() as cursor:
-            for model in models:
-                table = quote(model._meta.db_table)
-                cursor.execute(
-                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
-                    " WHERE conrelid = to_regclass(%s) AND contype = 'f' ORDER BY conname",
-                    [table],
-                )
-                for name, definition in cursor.fetchall():
-                    cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
-                    dropped.append((table, name, definition))
+        # Added back as they were, checked at once: a row pointing nowhere fails the load.
+        statements = [key for model in models for key in foreign_keys_drop(model, using=using)]
         yield
         with connection.cursor() as cursor:
-            for table, name, definition in dropped:
-                cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}")
+            for statement in statements:
+                cursor.execute(statement)
 
 
 # An SQLite row trigger that only copies the new row elsewhere (such as the one keeping a
