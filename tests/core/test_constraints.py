@@ -98,3 +98,32 @@ def test_orders_survive_their_customer(default_group):
 def test_order_total_and_cart_rules(default_group):
     refused(lambda: Order.objects.create(reference="X1", status="paid", total=Decimal("-1")))
     refused(lambda: Cart.objects.create(status="converted"))
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "index"),
+    [
+        ("customers_customer", "default_group_id", "customer_sort_default_group"),
+        ("customers_customer", "title_id", "customer_sort_title"),
+        ("core_event", "customer_id", "event_customer_timeline"),
+    ],
+)
+def test_foreign_keys_without_an_index_of_their_own_are_looked_up_through_a_wider_one(
+    table, column, index
+):
+    """Migrations customers 0011 and core 0004 dropped the keys' own indexes: the lookups a
+    deleted group, title or customer makes still go through an index, never the whole table."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f'EXPLAIN QUERY PLAN SELECT id FROM "{table}" WHERE "{column}" = 1')
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        else:
+            cursor.execute("SET LOCAL enable_seqscan = off")  # an empty table: the index anyway
+            cursor.execute(f'EXPLAIN SELECT id FROM "{table}" WHERE "{column}" = 1')
+            plan = " ".join(row[0] for row in cursor.fetchall())
+        names = connection.introspection.get_constraints(cursor, table)
+    assert index in plan
+    own = [name for name, info in names.items() if info["index"] and info["columns"] == [column]]
+    assert own == []

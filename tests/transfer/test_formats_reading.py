@@ -226,3 +226,16 @@ def test_platforms_are_recognised_from_their_header_in_any_case(header, platform
         assert all(detection.format.target_for(header) is not None for header in headers), (
             "every column of a platform's own file is known"
         )
+
+
+def test_a_record_pickles_to_an_equal_record_with_its_last_line():
+    """Records cross from the reading process to the writing one pickled (``__reduce__``)."""
+    import pickle
+
+    from comptoir.transfer.formats.base import Record
+
+    record = Record(7, {"email": "a@b.fr", "id": None}, [{"city": "Lyon"}], [("Phone", "bad")], 9)
+    again = pickle.loads(pickle.dumps(record))
+    assert again == record
+    assert (again.line, again.last_line, again.values["email"]) == (7, 9, "a@b.fr")
+    assert pickle.loads(pickle.dumps(Record(3, {}, [], []))).last_line == 3

@@ -53,6 +53,7 @@ class Event(Authored):
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="events",
+        db_index=False,  # event_customer_timeline (customer, -created_at, -id) serves it
     )
     object_type = models.CharField(max_length=20, blank=True)
     object_id = models.BigIntegerField(null=True, blank=True)

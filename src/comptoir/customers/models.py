@@ -81,8 +81,15 @@ SUMMARY_COLUMNS = ["id", "deleted_at", "anonymised_at", "created_at", "newslette
 
 class Customer(models.Model):
     # Identity
+    # No index of its own for either key: the list's sort indexes (title_id, id) and
+    # (default_group_id, id) serve their lookups, and each index costs every insert.
     title = models.ForeignKey(
-        Title, verbose_name=_("title"), null=True, blank=True, on_delete=models.SET_NULL
+        Title,
+        verbose_name=_("title"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,
     )
     first_name = models.CharField(_("first name"), max_length=255)
     last_name = models.CharField(_("last name"), max_length=255)
@@ -135,6 +142,7 @@ class Customer(models.Model):
         verbose_name=_("default group"),
         on_delete=models.PROTECT,
         related_name="default_for",
+        db_index=False,
     )
     groups = models.ManyToManyField(
         "groups.Group", through="Membership", verbose_name=_("groups"), related_name="customers"
