@@ -76,6 +76,40 @@ def test_rows_read_back_through_the_orm_as_django_stores_them():
     assert Group.objects.filter(discount__gt=Decimal("12.49"), pk=first).exists()
 
 
+def test_columns_the_same_in_every_row_store_what_bound_values_would():
+    """SQLite writes a column holding one ``None``, boolean or integer in every row of a batch
+    as a literal, and booleans as integers (``_sqlite_values``): what reads back is the same,
+    on either database, for constant and varying columns alike."""
+    at = datetime_text(datetime.datetime(2025, 1, 2, tzinfo=datetime.UTC))
+    first = next_id(Group)
+    rows = [
+        (first + n, f"G{n}", f"G{n}", "", "0.00", "tax_incl", n % 2 == 0, "", False, at, at)
+        for n in range(3)
+    ]
+    bulk_insert(Group._meta.db_table, GROUP_COLUMNS, rows)
+    bulk_insert(Group._meta.db_table, GROUP_COLUMNS, [(first + 3, *rows[0][1:])])  # one row
+
+    stored = Group.objects.filter(pk__gte=first).order_by("pk")
+    assert [(g.show_prices, g.is_default, g.name_fr) for g in stored] == [
+        (True, False, "G0"), (False, False, "G1"), (True, False, "G2"), (True, False, "G0"),
+    ]  # fmt: skip
+    assert Group.objects.filter(pk__gte=first, show_prices=True).count() == 3
+    assert Group.objects.filter(pk__gte=first, is_default=False).count() == 4
+
+
+def test_sqlite_statement_takes_constant_columns_as_literals():
+    from comptoir.core.bulk import _sqlite_values
+
+    values, rows = _sqlite_values([(1, None, True, "a", 0), (2, None, False, "b", 0)], 5)
+    assert values == "(?, NULL, ?, ?, 0)"
+    assert rows == [(1, 1, "a"), (2, 0, "b")]
+    values, rows = _sqlite_values([(None, True), (None, True)], 2)
+    assert (values, rows) == ("(NULL, 1)", [(), ()])
+    values, rows = _sqlite_values([(1, None), (1, 3)], 2)  # None then a value: bound
+    assert (values, rows) == ("(1, ?)", [(None,), (3,)])
+    assert _sqlite_values([(True, None)], 2) == ("(?, ?)", [(True, None)])
+
+
 def test_epoch_formatter_matches_datetime_text():
     stamp = epoch_formatter()
     for seconds in (0, 951_782_400, 1_709_251_199, 1_767_225_600 - 1):
