@@ -9,6 +9,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from comptoir.core.bulk import (
+    LOAD_CHECKPOINT_PAGES,
     bulk_insert,
     bulk_load_mode,
     datetime_text,
@@ -179,11 +180,21 @@ def test_bulk_load_mode_changes_settings_for_the_load_only():
                 cursor.execute("SHOW synchronous_commit")
             return str(cursor.fetchone()[0])
 
-    before = setting()
+    def checkpoint_pages() -> int | None:
+        if connection.vendor != "sqlite":
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            return cursor.fetchone()[0]
+
+    before, pages_before = setting(), checkpoint_pages()
     with bulk_load_mode(cache_mb=64):
-        inside = setting()
+        inside, pages_inside = setting(), checkpoint_pages()
     assert inside == ("-65536" if connection.vendor == "sqlite" else "off")
     assert setting() == before
+    if connection.vendor == "sqlite":
+        assert (pages_before, pages_inside) == (1000, LOAD_CHECKPOINT_PAGES)
+        assert checkpoint_pages() == 1000
 
 
 def test_indexes_are_dropped_for_the_load_and_built_again():

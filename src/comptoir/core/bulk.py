@@ -540,6 +540,9 @@ def insert_triggers_deferred(
                 cursor.execute(sql)
 
 
+LOAD_CHECKPOINT_PAGES = 16_384
+
+
 @contextlib.contextmanager
 def bulk_load_mode(*, cache_mb: int = 512, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     """Settings for the duration of a large load, restored afterwards.
@@ -566,6 +569,15 @@ def bulk_load_mode(*, cache_mb: int = 512, using: str = DEFAULT_DB_ALIAS) -> Ite
             changes.append(
                 ("PRAGMA synchronous", "PRAGMA synchronous=OFF", "PRAGMA synchronous=%s")
             )
+        # Fold the write-ahead log back into the database every 64 MB rather than every 4: the
+        # index pages a load touches batch after batch are then copied once, not each time.
+        changes.append(
+            (
+                "PRAGMA wal_autocheckpoint",
+                f"PRAGMA wal_autocheckpoint={LOAD_CHECKPOINT_PAGES}",
+                "PRAGMA wal_autocheckpoint=%s",
+            )
+        )
     elif connection.vendor == "postgresql":
         changes.append(
             (
