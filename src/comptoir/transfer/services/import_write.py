@@ -362,18 +362,13 @@ def _creates_write(
                 },
             )
         )
-    # The search index is filled last: once SQLite's FTS5 table is written in a transaction,
-    # every later statement of it (one per row of an executemany) opens and releases a
-    # savepoint on that table, each asking it to flush (4 % of the writer at 200,000 rows).
     with insert_triggers_deferred(Customer, first_pk=first):
         bulk_insert(Customer._meta.db_table, rows.columns, customers)
-        bulk_insert(
-            Membership._meta.db_table, ("customer_id", "group_id", "created_at"), memberships
-        )
-        bulk_insert(TAGS_THROUGH._meta.db_table, ("customer_id", "tag_id"), tags)
-        bulk_insert(Address._meta.db_table, ADDRESS_COLUMNS, addresses)
-        bulk_insert(ConsentRecord._meta.db_table, CONSENT_COLUMNS, consents)
-        bulk_insert(Event._meta.db_table, EVENT_COLUMNS, _event_rows(events, actor=actor, now=now))
+    bulk_insert(Membership._meta.db_table, ("customer_id", "group_id", "created_at"), memberships)
+    bulk_insert(TAGS_THROUGH._meta.db_table, ("customer_id", "tag_id"), tags)
+    bulk_insert(Address._meta.db_table, ADDRESS_COLUMNS, addresses)
+    bulk_insert(ConsentRecord._meta.db_table, CONSENT_COLUMNS, consents)
+    bulk_insert(Event._meta.db_table, EVENT_COLUMNS, _event_rows(events, actor=actor, now=now))
     events_written()
     sequence_reset(Customer, Address)
     return first, first + len(creates) - 1
