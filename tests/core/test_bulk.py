@@ -109,6 +109,11 @@ def test_sqlite_statement_takes_constant_columns_as_literals():
     values, rows = _sqlite_values([(1, None), (1, 3)], 2)  # None then a value: bound
     assert (values, rows) == ("(1, ?)", [(None,), (3,)])
     assert _sqlite_values([(True, None)], 2) == ("(?, ?)", [(True, None)])
+    # Equal but not alike: 1 and True, 0 and 0.0 stay bound as they are.
+    values, rows = _sqlite_values([(1, 0), (True, 0.0)], 2)
+    assert (values, rows) == ("(?, ?)", [(1, 0), (True, 0.0)])
+    values, rows = _sqlite_values([(2**63, "x"), (2**63, "y")], 2)  # past SQLite's integers
+    assert values == "(?, ?)"
 
 
 def test_epoch_formatter_matches_datetime_text():

@@ -105,21 +105,27 @@ def _sqlite_values(batch: list[tuple], width: int) -> tuple[str, list[tuple]]:
     """
     if len(batch) < 2:
         return f"({', '.join('?' * width)})", batch
-    columns = list(zip(*batch, strict=True))
     literals: list[str] = []
     kept: list[tuple] = []
     size = len(batch)
-    for column in columns:
+    for column in zip(*batch, strict=True):
+        kinds = set(map(type, column))  # one type only: 1, 1.0 and True are equal but not alike
+        kind = kinds.pop() if len(kinds) == 1 else None
         first = column[0]
-        kind = type(first)
-        if (first is None or kind is bool or kind is int) and column.count(first) == size:
-            literals.append("NULL" if first is None else str(int(first)))
+        if first is None and kind is type(None):
+            literals.append("NULL")
             continue
-        if (first is True or first is False) and column.count(True) + column.count(False) == size:
+        if kind in (bool, int) and column.count(first) == size and _INT64[0] <= first <= _INT64[1]:
+            literals.append(str(int(first)))
+            continue
+        if kind is bool:
             column = tuple(map(int, column))
         literals.append("?")
         kept.append(column)
     return f"({', '.join(literals)})", list(zip(*kept, strict=True)) if kept else [()] * size
+
+
+_INT64 = (-(2**63), 2**63 - 1)  # what SQLite keeps as an integer; a larger one is bound (refused)
 
 
 def datetime_text(value: datetime.datetime, *, using: str = DEFAULT_DB_ALIAS) -> str:
