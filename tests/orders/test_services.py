@@ -55,7 +55,9 @@ def test_unknown_email_creates_a_guest():
     guest = order.customer
     assert guest.is_guest and guest.email == "new@example.com"
     assert (guest.first_name, guest.last_name) == ("Jean", "Martin")
-    assert list(Event.objects.filter(customer_id=guest.pk).values_list("kind", flat=True)) == [
+    assert list(
+        Event.objects.filter(customer_id=guest.pk).order_by("id").values_list("kind", flat=True)
+    ) == [
         "customer_created",
         "order_recorded",
     ]
