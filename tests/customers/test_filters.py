@@ -217,3 +217,23 @@ def test_unsearched_qs_is_the_same_filters_without_the_search(people, vip_group,
     unsearched = CustomerFilterSet(data).unsearched_qs()
     assert set(unsearched.values_list("id", flat=True)) == ids(without) != set()
     assert "search_text" not in str(unsearched.query).split("WHERE", 1)[-1]
+
+
+def test_the_form_built_once_follows_the_language_and_the_data(people, vip_group):
+    """The form class is built once per process: its menus still read the countries in the
+    active language and the groups as they are now, and one request's values stay its own."""
+    from comptoir.groups.models import Group
+
+    with translation.override("en"):
+        english = dict(CustomerFilterSet({"country": "DE"}).form.fields["country"].choices)
+    Group.objects.create(name_fr="Grossistes", name_en="Wholesale")
+    with translation.override("fr"):
+        form = CustomerFilterSet({"country": "FR"}).form
+        french = dict(form.fields["country"].choices)
+        groups = [label for _value, label in form.fields["group"].choices]
+    assert english["DE"] == "Germany"
+    assert french["DE"] == "Allemagne"
+    assert "Grossistes" in groups
+    assert form["country"].value() == "FR"
+    assert CustomerFilterSet({}).form["country"].value() is None
+    assert type(form) is type(CustomerFilterSet({}).form)

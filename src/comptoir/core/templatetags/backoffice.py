@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import forms, template
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
 from django.utils.formats import get_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
+
+from comptoir.core.links import url_of
 
 register = template.Library()
 
@@ -59,7 +61,7 @@ class NavItem:
 def _first_url(url_names: tuple[str, ...]) -> str | None:
     for name in url_names:
         try:
-            return reverse(name)
+            return url_of(name)
         except NoReverseMatch:
             continue
     return None
