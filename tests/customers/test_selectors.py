@@ -190,6 +190,7 @@ def test_searched_pages_read_along_the_unsearched_list_are_the_same(
     from comptoir.customers.selectors import listing
 
     monkeypatch.setattr(listing, "SEARCH_WALK_ROWS", walk_rows)
+    monkeypatch.setattr(listing, "SEARCH_WALK_ROWS_SQLITE", walk_rows)
     filterset = CustomerFilterSet({"q": thirty[10].last_name[:-1], "sort": sort_key})
     queryset = filterset.qs
     expected = list(queryset.order_by(*listing._ordering(sort_key)[0]).values_list("id", flat=True))
@@ -261,7 +262,8 @@ def test_uncounted_searched_pages_walk_in_stages(make_customer, monkeypatch, fir
     from comptoir.customers.selectors import listing
 
     monkeypatch.setattr(listing, "SEARCH_WALK_FIRST", first_rows)
-    monkeypatch.setattr(listing, "SEARCH_WALK_ROWS", 100)
+    monkeypatch.setattr(listing, "SEARCH_WALK_ROWS_SQLITE", 100)
+    monkeypatch.setattr(listing, "SEARCH_WALK_ROWS_POSTGRESQL", 100)
     customers = [
         make_customer(last_name="Rouget" if index % 3 == 0 else "Blanc") for index in range(30)
     ]
@@ -479,6 +481,7 @@ def _no_search_walk(monkeypatch):
 
     monkeypatch.setattr(listing, "SEARCH_WALK_FIRST", 1)
     monkeypatch.setattr(listing, "SEARCH_WALK_ROWS", 1)
+    monkeypatch.setattr(listing, "SEARCH_WALK_ROWS_SQLITE", 1)
     monkeypatch.setattr(listing, "SEARCH_WALK_ROWS_POSTGRESQL", 1)
 
 

@@ -242,6 +242,18 @@ def _ordering(sort_key: str) -> tuple[list[str], list[str]]:
 # the search's own index is asked instead (``SearchWalk``): 3-20 ms at 1M.
 SEARCH_WALK_ROWS = 20_000
 
+# The same on SQLite, whose FTS5 index is cheaper than pg_trgm's: a page of a term from its
+# index costs about 1 ms plus 0.25 ms per thousand matches, a row read along the list 0.33 µs.
+# At 1M they meet near 10,000 matches, whose first page lies within 5,000 rows: a walk of
+# 10,000 rows (at most 3.3 ms) keeps the margin of two, where one of 20,000 (6.6 ms) cost more
+# than the index for every term of 2,000 to 10,000 matches ("odri": 6.6 ms walked in vain,
+# then 0.6 from the index).
+SEARCH_WALK_ROWS_SQLITE = 10_000
+
+
+def _search_walk_rows(db: str) -> int:
+    return SEARCH_WALK_ROWS_SQLITE if connections[db].vendor == "sqlite" else SEARCH_WALK_ROWS
+
 
 @dataclass(frozen=True)
 class SearchWalk:
@@ -336,19 +348,21 @@ def _search_walk_page(
     search: SearchWalk, ordering: list[str], start: int, end: int, *, total: int, highest: int
 ) -> list[int] | None:
     """The ids ``start:end`` of the searched list, found among the first ``SEARCH_WALK_ROWS``
-    rows of the list without its search, if they are there: a frequent term (a range of phone
-    numbers, a common name: tens of thousands of customers) fills the first pages within a few
-    thousand rows, where the search's index reads and checks every match (on PostgreSQL, 100 ms
-    for 40,000). Tried only when the matches' share of all customers says the rows needed are
-    well within the walk (twice the expected number), so a rare term costs one primary-key
-    lookup more, not a walk that finds nothing."""
-    if end * highest > total * SEARCH_WALK_ROWS // 2:
+    (``SEARCH_WALK_ROWS_SQLITE``) rows of the list without its search, if they are there: a
+    frequent term (a range of phone numbers, a common name: tens of thousands of customers)
+    fills the first pages within a few thousand rows, where the search's index reads and
+    checks every match (on PostgreSQL, 100 ms for 40,000). Tried only when the matches' share
+    of all customers says the rows needed are well within the walk (twice the expected
+    number), so a rare term costs one primary-key lookup more, not a walk that finds
+    nothing."""
+    rows = _search_walk_rows(search.unsearched.db)
+    if end * highest > total * rows // 2:
         return None
     query = search.unsearched.order_by(*ordering).values_list("id", "search_text")
     rewrite = None
     if search.walk_sort_index and connections[search.unsearched.db].vendor == "sqlite":
         rewrite = functools.partial(sort_index_hint, sort_key=search.walk_sort_index)
-    found = search_prefix_ids(query[:SEARCH_WALK_ROWS], search.text, wanted=end, rewrite=rewrite)
+    found = search_prefix_ids(query[:rows], search.text, wanted=end, rewrite=rewrite)
     return None if found is None else found[start:end]
 
 
@@ -361,8 +375,8 @@ UNCOUNTED_PAGES = 5
 # read along the list costs about 0.4 µs; each candidate pg_trgm hands over instead
 # (``search_page_ids``) about 1.5 µs, and a term has one to three times as many candidates as
 # matches. At 1M the two meet near 3,000 matches (0.3 %), whose first page lies within 17,000
-# rows of the list: a walk twice as long as SQLite's (whose FTS5 index answers such a term in
-# 1-3 ms), tried when the first look promises the page within its half (at least 6 matches in
+# rows of the list: a walk four times as long as SQLite's (whose FTS5 index answers such a term
+# in 1-3 ms), tried when the first look promises the page within its half (at least 6 matches in
 # 2,000 rows).
 SEARCH_WALK_ROWS_POSTGRESQL = 2 * SEARCH_WALK_ROWS
 
@@ -404,7 +418,7 @@ def _uncounted_page(queryset, sort_key, page, per_page, fetch, search) -> Custom
 def _search_walk_staged(search: SearchWalk, ordering: list[str], wanted: int) -> list[int] | None:
     """The first ``wanted`` ids of the searched list read along the list without the search,
     as ``_search_walk_page`` does, when no count says beforehand whether the walk will find
-    them: first among its first ``SEARCH_WALK_FIRST`` rows, then among ``SEARCH_WALK_ROWS``
+    them: first among its first ``SEARCH_WALK_FIRST`` rows, then among ``SEARCH_WALK_ROWS_SQLITE``
     (``SEARCH_WALK_ROWS_POSTGRESQL``) if the share matching at first says they lie well within
     (twice). A rare term costs that first look (a millisecond or two), then its own index
     answers. None: the index must answer."""
@@ -417,7 +431,7 @@ def _search_walk_staged(search: SearchWalk, ordering: list[str], wanted: int) ->
     )
     if len(first) == wanted:
         return first
-    rows = SEARCH_WALK_ROWS
+    rows = SEARCH_WALK_ROWS_SQLITE
     if connections[search.unsearched.db].vendor == "postgresql":
         rows = SEARCH_WALK_ROWS_POSTGRESQL
     if not first or wanted * SEARCH_WALK_FIRST // len(first) > rows // 2:
