@@ -678,3 +678,77 @@ def test_direct_control_writes_inputs_as_django_does(db, data):
         assert attributes(direct_control(form[name])) == attributes(form_control(form[name]))
     if "id" in data and not data["id"].isdigit():
         assert 'aria-invalid="true"' in direct_control(form["id"])
+
+
+@pytest.mark.parametrize(
+    ("language", "cells"),
+    [
+        (
+            "en",
+            [
+                "Mrs",
+                "Hélène",
+                "Dupont",
+                "h.dupont@example.com",
+                "Trade",
+                "VIP",
+                "Atelier",
+                "€1,234.50",
+                "7",
+                "Germany",
+                "Wholesale",
+            ],
+        ),
+        (
+            "fr",
+            [
+                "Mme",
+                "Hélène",
+                "Dupont",
+                "h.dupont@example.com",
+                "Professionnels",
+                "VIP",
+                "Atelier",
+                "1\u202f234,50\xa0€",
+                "7",
+                "Allemagne",
+                "Wholesale",
+            ],
+        ),
+    ],
+)
+def test_a_row_shows_every_column_in_the_users_language(
+    staff_client, make_customer, vip_group, language, cells
+):
+    """The rows are read as plain values (``ListRow``): each cell, the title, the groups (the
+    default one first) and the country's name in the language of the page."""
+    from comptoir.customers.forms import COLUMNS
+    from comptoir.customers.models import Title
+    from comptoir.groups.models import Group
+
+    trade = Group.objects.create(name_fr="Professionnels", name_en="Trade", discount=5)
+    customer = make_customer(
+        title=Title.objects.get(name_en="Mrs"),
+        first_name="Hélène",
+        last_name="Dupont",
+        email="h.dupont@example.com",
+        company="Atelier",
+        groups=[vip_group, trade],
+        tags=["Wholesale"],
+    )
+    Customer.objects.filter(pk=customer.pk).update(
+        total_spent=Decimal("1234.50"), orders_count=7, default_group=trade, country="DE"
+    )
+    staff_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    html = staff_client.get(LIST, {"cols": ",".join(COLUMNS)}).content.decode()
+    row = re.search(rf'<tr data-customer="{customer.pk}">(.*?)</tr>', html, re.S).group(1)
+    shown = [
+        re.sub(r"<[^>]+>", " ", cell).split()
+        for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    ]
+    text = " ".join(" ".join(words) for words in shown)
+    position = 0
+    for cell in cells:
+        found = text.find(cell.replace("\u202f", " ").replace("\xa0", " "), position)
+        assert found >= 0, (cell, text)
+        position = found

@@ -8,6 +8,7 @@ milliseconds where this costs a few.
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,13 +21,13 @@ from django.urls import reverse
 from django.utils.formats import date_format, get_format
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import localtime
+from django.utils.timezone import get_current_timezone
 from django.utils.translation import get_language, gettext
 
 from comptoir.core.links import url_of
 from comptoir.core.templatetags.backoffice import form_control, money_formatter
 from comptoir.customers.filters import DEFAULT_SORT
-from comptoir.customers.forms import Column
+from comptoir.customers.forms import COLUMNS, Column
 
 register = template.Library()
 
@@ -150,7 +151,35 @@ class _RowWriter:
         self.countries: dict[str, str] = {}
         self.days: dict[date, str] = {}
         self.day_format = _day_format()
+        self.zone = get_current_timezone()
+        # A group's or title's name in the active language (``name_fr`` / ``name_en``).
+        self.name_field = "name_en" if (get_language() or "fr").startswith("en") else "name_fr"
         self.labels: dict[str, str] = {}  # the columns' lazy labels, translated once
+        # Each column's cell writer, looked up once per cell.
+        self.writers: dict[str, Callable[[object], str]] = {
+            "id": lambda customer: self.linked(customer, customer.pk, "text-end"),
+            "title": self.title,
+            "first_name": lambda customer: self.linked(customer, customer.first_name),
+            "last_name": lambda customer: self.linked(customer, customer.last_name),
+            "email": lambda customer: self.linked(
+                customer, customer.email, "cell-email text-truncate"
+            ),
+            "company": lambda customer: _text(customer.company, "text-truncate cell-wide"),
+            "groups": lambda customer: f'<td class="cell-groups">{self.groups(customer)}</td>',
+            "sales": lambda customer: (
+                f'<td class="text-end text-nowrap">{_escape(self.money(customer.total_spent))}</td>'
+            ),
+            "orders": lambda customer: f'<td class="text-end">{customer.orders_count}</td>',
+            "registration": lambda customer: (
+                f'<td class="text-nowrap">{self.day(customer.created_at)}</td>'
+            ),
+            "last_visit": lambda customer: (
+                f'<td class="text-nowrap">{self.day(customer.last_visit_at)}</td>'
+            ),
+            "country": lambda customer: _text(self.country(customer), "text-truncate cell-country"),
+            "tags": lambda customer: _text(customer.tags_text, "text-truncate cell-wide small"),
+            **{key: functools.partial(self.toggle, key=key) for key in TOGGLES},
+        }
 
     def country(self, customer) -> str:
         country = customer.country
@@ -162,22 +191,22 @@ class _RowWriter:
         """A moment as its day in the local time zone, in the language's short format."""
         if not value:
             return ""
-        local = localtime(value).date()
+        local = value.astimezone(self.zone).date()
         if local not in self.days:
             self.days[local] = _escape(self.day_format(local))
         return self.days[local]
 
-    def toggle(self, customer, column: Column) -> str:
-        attribute, _icon = TOGGLES[column.key]
+    def toggle(self, customer, key: str) -> str:
+        attribute, _icon = TOGGLES[key]
         on = bool(getattr(customer, attribute))
-        url = self.toggle_url.replace("999999999", str(customer.pk)).replace("FIELD", column.key)
-        if column.key not in self.labels:
-            self.labels[column.key] = str(column.label)
-        label = self.toggle_label % {"column": self.labels[column.key], "customer": customer}
+        url = self.toggle_url.replace("999999999", str(customer.pk)).replace("FIELD", key)
+        if key not in self.labels:
+            self.labels[key] = str(COLUMNS[key].label)
+        label = self.toggle_label % {"column": self.labels[key], "customer": customer}
         label = _escape(label)
         state, pressed = ("toggle-on", "true") if on else ("toggle-off", "false")
         return (
-            f'<td class="cell-toggle" data-col="{column.key}">'
+            f'<td class="cell-toggle" data-col="{key}">'
             f'<form method="post" action="{url}" hx-post="{url}" hx-target="closest td" '
             'hx-swap="outerHTML" class="m-0">'
             f'<input type="hidden" name="csrfmiddlewaretoken" value="{self.token}">'
@@ -197,11 +226,12 @@ class _RowWriter:
         if groups is None:
             groups = customer.groups.all()
         groups = sorted(groups, key=lambda group: (group.pk != default_id, group.pk))
+        name = self.name_field
         return " ".join(
-            f'<span class="badge text-bg-primary">{_escape(group.name)} '
+            f'<span class="badge text-bg-primary">{_escape(getattr(group, name))} '
             f'<span class="visually-hidden">({self.default_label})</span></span>'
             if group.pk == default_id
-            else f'<span class="badge badge-muted">{_escape(group.name)}</span>'
+            else f'<span class="badge badge-muted">{_escape(getattr(group, name))}</span>'
             for group in groups
         )
 
@@ -216,40 +246,20 @@ class _RowWriter:
             f'<a href="{url}" class="customer-link">{text}</a></td>'
         )
 
+    def title(self, customer) -> str:
+        title = customer.title
+        return f"<td>{_escape(getattr(title, self.name_field)) if title else ''}</td>"
+
     def cell(self, customer, column: Column) -> str:
-        key = column.key
-        if key in TOGGLES:
-            return self.toggle(customer, column)
-        if key == "id":
-            return self.linked(customer, customer.pk, "text-end")
-        if key == "title":
-            return f"<td>{_escape(customer.title.name) if customer.title_id else ''}</td>"
-        if key in ("first_name", "last_name"):
-            return self.linked(customer, getattr(customer, key))
-        if key == "email":
-            return self.linked(customer, customer.email, "cell-email text-truncate")
-        if key == "company":
-            return _text(customer.company, "text-truncate cell-wide")
-        if key == "groups":
-            return f'<td class="cell-groups">{self.groups(customer)}</td>'
-        if key == "sales":
-            amount = _escape(self.money(customer.total_spent))
-            return f'<td class="text-end text-nowrap">{amount}</td>'
-        if key == "orders":
-            return f'<td class="text-end">{customer.orders_count}</td>'
-        if key == "registration":
-            return f'<td class="text-nowrap">{self.day(customer.created_at)}</td>'
-        if key == "last_visit":
-            return f'<td class="text-nowrap">{self.day(customer.last_visit_at)}</td>'
-        if key == "country":
-            return _text(self.country(customer), "text-truncate cell-country")
-        if key == "tags":
-            return _text(customer.tags_text, "text-truncate cell-wide small")
-        raise template.TemplateSyntaxError(f"unknown column {key!r}")
+        try:
+            write = self.writers[column.key]
+        except KeyError:
+            raise template.TemplateSyntaxError(f"unknown column {column.key!r}") from None
+        return write(customer)
 
     def row(self, customer, columns) -> str:
         label = _escape(self.select_label % {"name": customer})
-        cells = "".join(self.cell(customer, column) for column in columns)
+        cells = "".join(self.writers[column.key](customer) for column in columns)
         return (
             f'<tr data-customer="{customer.pk}"><td class="cell-select">'
             '<input class="form-check-input row-select" type="checkbox" '
