@@ -88,7 +88,7 @@ def customer_summary(queryset: QuerySet[Customer] | None = None) -> CustomerSumm
     """
     queryset = customers_live() if queryset is None else queryset
     month_start = _month_start()
-    key = _summary_key(queryset, month_start)
+    key = _summary_key(queryset, month_start, data_version())
     if key is None:
         return _NOTHING
     summary = cache.get(key)
@@ -105,11 +105,12 @@ def customer_summary_known(queryset: QuerySet[Customer]) -> CustomerSummary | No
     request (``customer_summary``), so a search matching 50,000 customers, or the first view
     after any change, does not wait for an aggregate over all of them."""
     month_start = _month_start()
-    key = _summary_key(queryset, month_start)
+    version, highest = _versions(queryset.db)
+    key = _summary_key(queryset, month_start, version)
     if key is None:
         return _NOTHING
     summary = cache.get(key)
-    if summary is None and _highest_id(queryset.db) < settings.COMPTOIR_LIST_COUNT_LATER_FROM:
+    if summary is None and highest < settings.COMPTOIR_LIST_COUNT_LATER_FROM:
         summary = _summary_compute(queryset, month_start)
         cache.set(key, summary, SUMMARY_CACHE_SECONDS)
     return summary
@@ -122,14 +123,27 @@ def _month_start():
     return timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _summary_key(queryset: QuerySet[Customer], month_start) -> str | None:
-    """The cache key of ``queryset``'s summary, valid until the data changes; None for a filter
-    that can match nothing (e.g. an empty id list)."""
+def _versions(db: str) -> tuple[int, int]:
+    """``data_version()`` and ``_highest_id(db)`` in one round trip (a list page needs both)."""
+    from comptoir.core.models import Event
+
+    with connections[db].cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT id FROM {Event._meta.db_table} ORDER BY id DESC LIMIT 1), "
+            f"(SELECT id FROM {_TABLE} ORDER BY id DESC LIMIT 1)"
+        )
+        version, highest = cursor.fetchone()
+    return version or 0, highest or 0
+
+
+def _summary_key(queryset: QuerySet[Customer], month_start, version: int) -> str | None:
+    """The cache key of ``queryset``'s summary, valid until the data changes (``version``, see
+    ``data_version``); None for a filter that can match nothing (e.g. an empty id list)."""
     try:
         sql, params = queryset.query.sql_with_params()
     except EmptyResultSet:
         return None
-    fingerprint = f"{sql}|{params!r}|{month_start.isoformat()}|{data_version()}"
+    fingerprint = f"{sql}|{params!r}|{month_start.isoformat()}|{version}"
     return "customers:summary:" + hashlib.sha256(fingerprint.encode()).hexdigest()
 
 
