@@ -172,9 +172,7 @@ def search_page_ids(query: QuerySet) -> list[int]:
         sql, params = query.query.sql_with_params()
     except EmptyResultSet:
         return []
-    statements = (
-        f"SET enable_indexscan = off; {search_tested_on_rows(sql)}; RESET enable_indexscan"
-    )
+    statements = f"SET enable_indexscan = off; {search_tested_on_rows(sql)}; RESET enable_indexscan"
     with database.cursor() as cursor:
         cursor.execute(statements, params)
         cursor.nextset()  # from the SET's result to the read's
