@@ -136,3 +136,38 @@ def test_emails_of_other_shapes_are_still_checked_by_django():
         assert not PLAIN_EMAIL.fullmatch(bad) or len(bad) > 320
         with pytest.raises(ValidationError):
             email_clean(bad)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    region=st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)),
+    kind=st.sampled_from(phonenumbers.PhoneNumberType.values()),
+    tail=st.text(alphabet="0123456789", max_size=4),
+    cut=st.integers(min_value=0, max_value=4),
+)
+def test_the_plain_validity_check_agrees_with_phonenumbers(region, kind, tail, cut):
+    """The short way of ``_valid`` (main region, general and fixed-line or mobile pattern) says
+    what ``phonenumbers.is_valid_number`` says: every region's example numbers of every type,
+    their last digits changed, shortened or lengthened (valid and invalid ones)."""
+    from comptoir.core.normalise import _valid
+
+    example = phonenumbers.example_number_for_type(region, kind)
+    assume(example is not None and not example.italian_leading_zero)
+    national = str(example.national_number)
+    national = (national[: len(national) - cut] + tail).lstrip("0") or "1"
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    number = phonenumbers.PhoneNumber(
+        country_code=example.country_code, national_number=int(national)
+    )
+    assert _valid(number, national, metadata) == phonenumbers.is_valid_number(number)
+
+
+def test_the_plain_validity_check_takes_the_short_way_for_common_numbers(monkeypatch):
+    from comptoir.core import normalise
+
+    monkeypatch.setattr(
+        normalise.phonenumbers, "is_valid_number", lambda number: pytest.fail("the long way")
+    )
+    assert phone_plain_to_e164("06 12 34 56 78", "FR") == "+33612345678"
+    assert phone_plain_to_e164("01 42 68 53 00", "FR") == "+33142685300"
+    assert phone_plain_to_e164("+44 20 7946 0123", "FR") == "+442079460123"
