@@ -16,6 +16,9 @@ from comptoir.customers.services import customer_note_set, customer_update
 from comptoir.groups.models import Group
 from comptoir.transfer.models import ImportBatch, ImportJob, ImportRejection, ImportState
 from comptoir.transfer.services import importing
+from comptoir.transfer.services.import_clean import ADDRESS_KEYS
+from comptoir.transfer.services.import_plan import BatchPlan, Planner, records_read
+from comptoir.transfer.services.import_rows import customer_columns
 from comptoir.transfer.services.import_undo import import_undo
 from comptoir.transfer.services.importing import (
     import_dry_run,
@@ -406,6 +409,89 @@ def test_a_large_file_is_read_in_a_child_process_with_the_same_result(actor, mon
     assert reasons[0] == (10, expected)
     assert reasons[1][0] == 11
     assert Customer.objects.count() == 8
+
+
+def _rich_row(n: int, **changes) -> list[str]:
+    values = dict(phone="01 23 45 67 89", newsletter="yes", groups="VIP", tags="Gold, silver",
+                  note="Prefers mornings", city="Lyon", street="3 rue Neuve", postcode="69001",
+                  country="FR")  # fmt: skip
+    return row(n, **{**values, **changes})
+
+
+def test_rows_built_ahead_are_those_the_writer_would_build(actor, vip_group):
+    # The reading process builds a new customer's rows ahead (``Planner._rows_ahead``) when
+    # the batches are mostly new customers; the writer builds them itself otherwise. Same rows.
+    job = job_for([_rich_row(1), _rich_row(2, groups="")], actor=actor, consent_note="Salon")
+    planner = Planner(job, actor=actor)
+    now = timezone.now()
+    for record in records_read(job):
+        values = planner._record_clean(record)
+        planner._rows_ahead(record, values, now)
+        ahead = values.pop("_rows")
+        built = planner.rows_of(planner._create(record, values, {}, BatchPlan()), now=now)
+        assert ahead == built
+        customer = dict(zip(customer_columns(), built.customer, strict=True))
+        assert customer["email"] == f"person{record.line - 1}@example.com"
+        assert customer["phone"] == "+33123456789" and customer["country"] == "FR"
+        assert customer["tags_text"] == "Gold, silver" and customer["newsletter"] is True
+        assert built.tags == ["Gold", "silver"]
+        assert built.consents[0][:2] == ("newsletter", True) and built.consents[0][4] == "Salon"
+        assert built.addresses[0][ADDRESS_KEYS.index("city")] == "Lyon"
+        assert (vip_group.pk in built.groups) == (record.line == 2)
+
+
+def test_a_row_naming_a_group_still_to_create_is_not_built_ahead(actor):
+    job = job_for([_rich_row(1, groups="Nouveaux")], actor=actor)
+    planner = Planner(job, actor=actor)
+    record = next(records_read(job))
+    values = planner._record_clean(record)
+    planner._rows_ahead(record, values, timezone.now())
+    assert "_rows" not in values
+
+
+def test_customers_built_ahead_are_written_like_the_others(
+    actor, monkeypatch, make_customer, vip_group, default_group
+):
+    # Batches of two: the first is all new customers, so the rows of the next ones are built
+    # as they are cleaned; one of those matches a stored customer and is updated instead.
+    stored = make_customer(email="person5@example.com", first_name="Ana", last_name="Old")
+    monkeypatch.setattr(importing, "BATCH_SIZE", 2)
+    built_ahead, rows_ahead = [], Planner._rows_ahead
+
+    def spy(self, record, values, now):
+        built_ahead.append(record.line)
+        rows_ahead(self, record, values, now)
+
+    monkeypatch.setattr(Planner, "_rows_ahead", spy)
+    job = import_run(job=job_for([_rich_row(n) for n in range(1, 7)], actor=actor), actor=actor)
+    assert (job.created, job.updated, job.rejected) == (5, 1, 0)
+    assert built_ahead == [4, 5, 6, 7]  # (lines: the header is line 1)
+    compared = ("first_name", "phone", "phone_input", "newsletter", "note", "country",
+                "tags_text", "default_group_id", "is_guest", "must_reset_password")  # fmt: skip
+    customers = {c.email: c for c in Customer.objects.exclude(pk=stored.pk)}
+    first = customers["person1@example.com"]  # built by the writer
+    for n in (1, 2, 3, 4, 6):
+        customer = customers[f"person{n}@example.com"]
+        assert [getattr(customer, name) for name in compared] == [
+            getattr(first, name) for name in compared
+        ]
+        named = first.search_text.replace("nom1 person1@", f"nom{n} person{n}@")
+        assert customer.search_text == named
+        assert set(customer.groups.all()) == {vip_group, default_group}
+        assert sorted(customer.tags.values_list("name", flat=True)) == ["Gold", "silver"]
+        address = customer.addresses.get()
+        assert (address.city, address.is_default_billing, address.is_default_shipping) == (
+            "Lyon", True, True)  # fmt: skip
+        consent = customer.consents.get()
+        assert (consent.channel, consent.granted, consent.actor_id) == (
+            "newsletter", True, actor.user_id)  # fmt: skip
+        event = Event.objects.get(customer_id=customer.pk, kind="customer_created")
+        assert event.data["line"] == n + 1 and event.data["import"] == job.pk
+        assert (event.source, event.actor_id) == (actor.source, actor.user_id)
+    stored.refresh_from_db()
+    assert (stored.first_name, stored.last_name, stored.note) == (
+        "Prénom", "Nom5", "Prefers mornings")  # fmt: skip
+    assert stored.addresses.count() == 1
 
 
 def test_a_resumed_run_read_in_a_child_process_still_knows_the_rows_before_its_checkpoint(

@@ -8,12 +8,14 @@ reasons. Nothing is written here: the dry run stops at the plan, the run hands i
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import functools
 import json
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.sharedctypes import RawValue
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from comptoir.core.actors import Actor
 from comptoir.core.normalise import email_key
 from comptoir.core.text import fold, fold_cached
 from comptoir.customers.models import Address, Customer, Language, Membership, Tag, Title
@@ -40,6 +43,7 @@ from comptoir.transfer.services.import_clean import (
     RowRejected,
     title_word,
 )
+from comptoir.transfer.services.import_rows import NewCustomerRows, RowsBuilder
 
 # The stored customer columns a plan reads to compare and to rebuild the search text.
 STORED_FIELDS = (
@@ -74,7 +78,6 @@ class NewCustomer:
     tags: list[str]
     consents: list[tuple[str, datetime.datetime, str]]  # (channel, when, opt-in level)
     addresses: list[dict[str, Any]]
-    id: int = 0  # given by the writer
 
     @classmethod
     def counted(cls, line: int) -> NewCustomer:
@@ -100,7 +103,7 @@ class BatchPlan:
     first_line: int = 0
     last_line: int = 0
     rows: int = 0
-    creates: list[NewCustomer] = field(default_factory=list)
+    creates: list[NewCustomer | NewCustomerRows] = field(default_factory=list)
     updates: list[CustomerUpdate] = field(default_factory=list)
     unchanged: int = 0
     rejected: int = 0
@@ -210,15 +213,17 @@ class Planner(RecordCleaning):
     """Plans batches for one job. Keeps what is the same for every batch (titles, groups) and
     what spans batches (the keys already seen, for duplicates inside the file)."""
 
-    def __init__(
-        self, job: ImportJob, *, actor_user_id: int | None = None, counting_only: bool = False
-    ):
+    def __init__(self, job: ImportJob, *, actor: Actor, counting_only: bool = False):
         self.job = job
         # A dry run's plans are only counted and their rejections listed: the columns only the
         # writes need (search text, password hashes, ...) are not built.
         self.counting_only = counting_only
         self.now = timezone.now()
-        self.user_id = actor_user_id
+        self.user_id = actor.user_id
+        self.rows = RowsBuilder(job=job, actor=actor)
+        # Whether the last batch planned was mostly new customers, in memory the reading
+        # process shares (see ``clean``): it then builds their rows ahead.
+        self._creating = RawValue(ctypes.c_bool, False)
         self.headers = FileInfo.from_dict(job.file_info).header
         self.column_of: dict[str, str] = {}
         for index, target in enumerate(job.mapping[: len(self.headers)]):
@@ -269,12 +274,16 @@ class Planner(RecordCleaning):
         batch to the next (so it can run ahead, in another process, while the previous batch
         is written): each record cleaned, or its reasons for rejection."""
         batch = CleanBatch(records=list(records))
+        ahead = self._creating.value and not self.counting_only
+        now = timezone.now()
         for record in records:
             try:
                 values = self._record_clean(record)
             except RowRejected as rejected:
                 batch.rejected.append((record, rejected.problems))
                 continue
+            if ahead:
+                self._rows_ahead(record, values, now)
             # What matching still needs of the record: its lines and the id it may match on
             # (the rest is in ``values``; a smaller batch crosses between processes faster).
             record.values = {"id": record.values.get("id")}
@@ -302,7 +311,36 @@ class Planner(RecordCleaning):
                 self._classify(plan, record, values, stored, taken, context)
             except RowRejected as rejected:
                 self._reject(plan, record, rejected.problems)
+        self._creating.value = 2 * len(plan.creates) > len(cleaned)
         return plan
+
+    def _rows_ahead(self, record: Record, values: dict[str, Any], now) -> None:
+        """Build the rows of the customer ``values`` would create, into ``values["_rows"]``:
+        in the reading process, while the writing one writes the batch before, for a file that
+        creates more customers than it updates. Those a match turns into an update are
+        thrown away. Not for a row the create itself would reject, nor one that names a
+        group still to create (whose id the writing process gives)."""
+        if self._create_problems(values):
+            return
+        groups: set[str] = set()
+        # (On copies: an update's addresses settle their defaults differently.)
+        addresses = [dict(address) for address in values["_addresses"]]
+        new = self._new_customer(record, {**values, "_addresses": addresses}, groups)
+        if not groups:
+            values["_rows"] = self.rows_of(new, now=now)
+
+    def rows_of(self, new: NewCustomer, *, now) -> NewCustomerRows:
+        """The rows of a planned new customer whose groups are all known (ids)."""
+        new.fields["default_group_id"] = new.default_group
+        return self.rows.build(
+            line=new.line,
+            fields=new.fields,
+            groups=new.groups,
+            tags=new.tags,
+            consents=new.consents,
+            addresses=new.addresses,
+            now=now,
+        )
 
     def _duplicates_set_apart(self, batch: CleanBatch) -> tuple[list, list]:
         """The batch's cleaned records less those whose e-mail (or match key) an earlier row
@@ -449,20 +487,31 @@ class Planner(RecordCleaning):
                   _("Customer #%(id)s already has this e-mail address.") % {"id": owner})]
             )  # fmt: skip
 
-    def _create(self, record, values, taken, plan) -> NewCustomer:
-        problems = []
-        for name in ("first_name", "last_name"):
-            if not values.get(name):
-                problems.append((self.column(name) or self.column("full_name"),
-                                 _("This field is required.")))  # fmt: skip
-        is_guest = bool(values.get("is_guest"))
-        if not is_guest and not values.get("email"):
-            problems.append((self.column("email"), _("A customer needs an e-mail address.")))
+    def _create(self, record, values, taken, plan) -> NewCustomer | NewCustomerRows:
+        problems = self._create_problems(values)
         if problems:
             raise RowRejected(problems)
         self._email_check(values, taken, own_id=None)
         if self.counting_only:
             return NewCustomer.counted(record.line)
+        if "_rows" in values:
+            return values["_rows"]
+        return self._new_customer(record, values, plan.new_groups)
+
+    def _create_problems(self, values: dict[str, Any]) -> list[tuple[str, str]]:
+        """Why a row cannot create a customer (which updating one allows)."""
+        problems = []
+        for name in ("first_name", "last_name"):
+            if not values.get(name):
+                problems.append((self.column(name) or self.column("full_name"),
+                                 _("This field is required.")))  # fmt: skip
+        if not values.get("is_guest") and not values.get("email"):
+            problems.append((self.column("email"), _("A customer needs an e-mail address.")))
+        return problems
+
+    def _new_customer(self, record, values, new_groups: set[str]) -> NewCustomer:
+        """The new customer of ``values``; the names of the groups it names that do not exist
+        yet go into ``new_groups``."""
         fields = {
             key: value
             for key, value in values.items()
@@ -495,7 +544,7 @@ class Planner(RecordCleaning):
         groups = [*values.get("_groups", []), default_group]
         for group in (*groups, default_group):
             if isinstance(group, str):
-                plan.new_groups.add(group)
+                new_groups.add(group)
         tags = values.get("_tags") or []
         fields["tags_text"] = _tags_text(tags)
         return NewCustomer(

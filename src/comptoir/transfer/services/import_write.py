@@ -18,7 +18,6 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Model
-from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 
 from comptoir.core.actors import Actor
@@ -36,13 +35,9 @@ from comptoir.customers.models import Address, ConsentRecord, Customer, Membersh
 from comptoir.customers.services import tags_get_or_create
 from comptoir.groups.services import group_create
 from comptoir.transfer.models import ImportJob, ImportRejection
-from comptoir.transfer.services.import_plan import (
-    ADDRESS_KEYS,
-    BatchPlan,
-    CustomerUpdate,
-    NewCustomer,
-    Planner,
-)
+from comptoir.transfer.services import import_rows
+from comptoir.transfer.services.import_plan import BatchPlan, CustomerUpdate, Planner
+from comptoir.transfer.services.import_rows import NewCustomerRows, customer_columns
 
 TAGS_THROUGH = Customer.tags.through
 
@@ -64,75 +59,6 @@ def db_value(value: Any) -> Any:
     return str(value)
 
 
-class _CustomerRows:
-    """Turns new customers' field values into rows for ``bulk_insert``: the columns (those the
-    database does not fill itself), the defaults already as database values, and one converter
-    per column, chosen once from the field's type (a million rows call them tens of millions
-    of times)."""
-
-    def __init__(self) -> None:
-        self.columns: list[str] = []
-        self.defaults: dict[str, Any] = {}
-        self.converters: dict[str, Any] = {}
-        self._moments: dict[datetime.datetime, str] = {}
-        self._spec: dict[str, int] | None = None
-        self._template: list[Any] = []
-        for field in Customer._meta.concrete_fields:
-            default = field.get_default()
-            if isinstance(default, DatabaseDefault):
-                continue  # the database fills it
-            kind = field.get_internal_type()
-            converter = {
-                "DateTimeField": self.moment,
-                "DateField": _date_text,
-                "JSONField": _json_text,
-                "DecimalField": _text_or_none,
-            }.get(kind, _same)
-            self.columns.append(field.attname)
-            self.converters[field.attname] = converter
-            self.defaults[field.attname] = converter(default)
-
-    def moment(self, value: datetime.datetime | None) -> str | None:
-        if value is None:
-            return None
-        text = self._moments.get(value)
-        if text is None:
-            text = datetime_text(value)
-            if len(self._moments) < 10_000:
-                self._moments[value] = text
-        return text
-
-    def row(self, fields: dict[str, Any]) -> tuple:
-        """The row of one new customer: the defaults, with the columns ``fields`` names
-        converted in place (a file fills a third of the columns; the others are defaults)."""
-        if self._spec is None:
-            self._spec = {column: index for index, column in enumerate(self.columns)}
-            self._template = [self.defaults[column] for column in self.columns]
-        position, converters = self._spec, self.converters
-        row = self._template.copy()
-        for column, value in fields.items():
-            index = position.get(column)
-            if index is not None:
-                row[index] = converters[column](value)
-        return tuple(row)
-
-
-def _same(value: Any) -> Any:
-    return value.pk if isinstance(value, Model) else value
-
-
-def _date_text(value: datetime.date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _json_text(value: Any) -> str:
-    return "{}" if value == {} else json.dumps(value)
-
-
-def _text_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 # -------------------------------------------------------------------------------------------------
 
 
@@ -146,7 +72,11 @@ def batch_write(
     _groups_resolve(plan, planner)
     created_from = created_to = None
     if plan.creates:
-        created_from, created_to = _creates_write(plan.creates, job=job, actor=actor, now=now)
+        creates = [
+            new if isinstance(new, NewCustomerRows) else planner.rows_of(new, now=now)
+            for new in plan.creates
+        ]
+        created_from, created_to = _creates_write(creates, actor=actor, now=now)
     if plan.updates:
         _updates_write(plan.updates, job=job, actor=actor, now=now)
     rejections_write(job=job, plan=plan, dry_run=False)
@@ -207,6 +137,8 @@ def _groups_create(plan: BatchPlan, planner: Planner, actor: Actor) -> None:
 def _groups_resolve(plan: BatchPlan, planner: Planner) -> None:
     """Group names planned for creation become the ids of the groups now made."""
     for new in plan.creates:
+        if isinstance(new, NewCustomerRows):
+            continue  # built by the reading process, with known groups only
         new.default_group = _group_id(new.default_group, planner)
         new.groups = list(dict.fromkeys(_group_id(group, planner) for group in new.groups))
     for update in plan.updates:
@@ -223,6 +155,21 @@ def _tag_ids(names: Iterable[str]) -> dict[str, int]:
     if not names:
         return {}
     return {tag.name_key: tag.pk for tag in tags_get_or_create(names=names)}
+
+
+EVENT_COLUMNS = (
+    "created_at",
+    "kind",
+    "source",
+    "actor_id",
+    "ip_address",
+    "customer_id",
+    "object_type",
+    "object_id",
+    "data",
+)
+CONSENT_COLUMNS = ("customer_id", *import_rows.CONSENT_COLUMNS)
+ADDRESS_COLUMNS = ("id", "customer_id", *import_rows.ADDRESS_COLUMNS)
 
 
 def _event_rows(events: Iterable[tuple[int, str, dict]], *, actor: Actor, now) -> Iterable[tuple]:
@@ -242,36 +189,12 @@ def _event_rows(events: Iterable[tuple[int, str, dict]], *, actor: Actor, now) -
         )
 
 
-EVENT_COLUMNS = (
-    "created_at",
-    "kind",
-    "source",
-    "actor_id",
-    "ip_address",
-    "customer_id",
-    "object_type",
-    "object_id",
-    "data",
-)
-CONSENT_COLUMNS = (
-    "customer_id",
-    "channel",
-    "granted",
-    "created_at",
-    "opt_in_level",
-    "note",
-    "source",
-    "actor_id",
-    "ip_address",
-)
-
-
 def _consent_row(customer_id, channel, granted, when, level, *, job, actor) -> tuple:
     return (
         customer_id,
         channel,
         granted,
-        _moment_text(when),
+        datetime_text(when),
         level if granted else "unknown",
         job.consent_note[:255],
         actor.source,
@@ -280,95 +203,49 @@ def _consent_row(customer_id, channel, granted, when, level, *, job, actor) -> t
     )
 
 
-def _moment_text(value: datetime.datetime, _cache: dict = {}) -> str:  # noqa: B006
-    """``datetime_text`` for the few moments a batch repeats on every row."""
-    text = _cache.get(value)
-    if text is None:
-        if len(_cache) > 10_000:
-            _cache.clear()
-        text = _cache[value] = datetime_text(value)
-    return text
-
-
 def _address_rows(
     customer_id: int, addresses: Sequence[dict[str, Any]], first_id: int, now
 ) -> list[tuple]:
-    stamp = _moment_text(now)
+    stamp = datetime_text(now)
     return [
-        (
-            first_id + offset,
-            customer_id,
-            *(address.get(key) or "" for key in ADDRESS_KEYS),
-            bool(address.get("is_default_shipping")),
-            bool(address.get("is_default_billing")),
-            stamp,
-            stamp,
-        )
+        (first_id + offset, customer_id, *import_rows.address_values(address, stamp))
         for offset, address in enumerate(addresses)
     ]
-
-
-ADDRESS_COLUMNS = (
-    "id",
-    "customer_id",
-    *ADDRESS_KEYS,
-    "is_default_shipping",
-    "is_default_billing",
-    "created_at",
-    "updated_at",
-)
 
 
 # -------------------------------------------------------------------------------------------------
 # New customers
 
 
-def _creates_write(
-    creates: list[NewCustomer], *, job: ImportJob, actor: Actor, now
-) -> tuple[int, int]:
+def _creates_write(creates: list[NewCustomerRows], *, actor: Actor, now) -> tuple[int, int]:
+    """Write the new customers' rows, built ahead without their ids: each gets its ids here,
+    in front of its values."""
     # Ids are chosen here so that children can point at their customer without reading it back;
     # the lock keeps another writer from taking them meanwhile (PostgreSQL; SQLite's write
     # transaction already excludes other writers).
     tables_lock(Customer, Address)
     first = next_id(Customer)
     address_id = next_id(Address)
-    rows = _CustomerRows()
     tag_ids = _tag_ids(tag for new in creates for tag in new.tags)
-    customers, memberships, tags, addresses, consents, events = [], [], [], [], [], []
     stamp = datetime_text(now)
-    for offset, new in enumerate(creates):
-        new.id = customer_id = first + offset
-        new.fields.update(id=customer_id, updated_at=now, default_group_id=new.default_group)
-        customers.append(rows.row(new.fields))
+    created = (stamp, "customer_created", actor.source, actor.user_id, actor.ip_address)
+    customers, memberships, tags, addresses, consents, events = [], [], [], [], [], []
+    for customer_id, new in enumerate(creates, first):
+        customers.append((customer_id, *new.customer))
         memberships.extend((customer_id, group, stamp) for group in new.groups)
         tags.extend((customer_id, tag_ids[name.lower()]) for name in new.tags)
-        addresses.extend(_address_rows(customer_id, new.addresses, address_id, now))
-        address_id += len(new.addresses)
-        consents.extend(
-            _consent_row(customer_id, channel, True, when, level, job=job, actor=actor)
-            for channel, when, level in new.consents
-        )
-        events.append(
-            (
-                customer_id,
-                "customer_created",
-                {
-                    "import": job.pk,
-                    "line": new.line,
-                    "guest": bool(new.fields.get("is_guest")),
-                    "email": new.fields.get("email", ""),
-                    "name": f"{new.fields['first_name']} {new.fields['last_name']}".strip(),
-                    "consents": [channel for channel, _when, _level in new.consents],
-                },
-            )
-        )
+        for address in new.addresses:
+            addresses.append((address_id, customer_id, *address))
+            address_id += 1
+        consents.extend((customer_id, *consent) for consent in new.consents)
+        events.append((*created, customer_id, "customer", customer_id, new.event))
     with insert_triggers_deferred(Customer, first_pk=first):
-        bulk_insert(Customer._meta.db_table, rows.columns, customers)
+        bulk_insert(Customer._meta.db_table, ("id", *customer_columns()), customers)
     bulk_insert(Membership._meta.db_table, ("customer_id", "group_id", "created_at"), memberships)
     bulk_insert(TAGS_THROUGH._meta.db_table, ("customer_id", "tag_id"), tags)
     bulk_insert(Address._meta.db_table, ADDRESS_COLUMNS, addresses)
     bulk_insert(ConsentRecord._meta.db_table, CONSENT_COLUMNS, consents)
-    bulk_insert(Event._meta.db_table, EVENT_COLUMNS, _event_rows(events, actor=actor, now=now))
+    bulk_insert(Event._meta.db_table, EVENT_COLUMNS, events)
     events_written()
     sequence_reset(Customer, Address)
     return first, first + len(creates) - 1

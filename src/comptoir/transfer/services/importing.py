@@ -437,7 +437,7 @@ def import_dry_run(*, job: ImportJob, actor: Actor, progress: Progress | None = 
     with translation.override(job.language):
         try:
             ImportRejection.objects.filter(job=job, dry_run=True).delete()
-            planner = Planner(job, actor_user_id=actor.user_id, counting_only=True)
+            planner = Planner(job, actor=actor, counting_only=True)
             totals = dict(dry_rows=0, dry_created=0, dry_updated=0, dry_unchanged=0, dry_rejected=0)
 
             def batches_read() -> Iterator[list[Record]]:
@@ -530,7 +530,7 @@ def import_run(*, job: ImportJob, actor: Actor, progress: Progress | None = None
 
 
 def _run_batches(job: ImportJob, token: str, actor: Actor, progress: Progress | None) -> None:
-    planner = Planner(job, actor_user_id=actor.user_id)
+    planner = Planner(job, actor=actor)
     if not job.started_at:
         ImportJob.objects.filter(pk=job.pk).update(started_at=timezone.now())
         ImportRejection.objects.filter(job=job, dry_run=False).delete()
