@@ -533,3 +533,37 @@ def test_a_word_with_punctuation_reads_the_marked_trigram_index(punctuated, word
         plan = "\n".join(row[0] for row in cursor.fetchall())
     used = {name for name in ("marks", "trgm") if f"customer_search_{name}" in plan}
     assert used == {index}
+
+
+def test_the_list_reads_the_same_while_a_large_import_has_its_indexes_off(
+    thirty, monkeypatch, make_customer
+):
+    """A large import into an empty table drops the sort and summary indexes until its end
+    (decision 0016): the list's queries that name them on SQLite (``INDEXED BY``) then run
+    without the hints, and find what they found with them."""
+    from comptoir.core.bulk import indexes_drop
+    from comptoir.customers.selectors import listing
+
+    monkeypatch.setattr(listing, "WALK_SORT_INDEX_SHARE", 0.0)  # always along the sort's index
+    make_customer(last_name="Rouget")
+    sorted_pages, summaries = [], []
+    for _ in ("with", "without"):
+        pages = []
+        with CaptureQueriesContext(connection) as captured:
+            for sort_key in ("-sales", "last_name", "id"):
+                searched = CustomerFilterSet({"q": thirty[10].last_name[:-1], "sort": sort_key})
+                for queryset, search in (
+                    (CustomerFilterSet({}).qs, None),
+                    (searched.qs, listing.customer_search_walk(searched)),
+                ):
+                    page = customer_page(queryset=queryset, sort_key=sort_key, page=1, per_page=4,
+                                         total=30, search=search)  # fmt: skip
+                    pages.append([customer.pk for customer in page.rows])
+        sorted_pages.append(pages)
+        summaries.append(_summary_sql(CustomerFilterSet({"q": "rouge"}).qs))
+        hinted = any("INDEXED BY" in query["sql"] for query in captured)
+        assert hinted == (connection.vendor == "sqlite")
+        indexes_drop(Customer, keep_columns=("email_key", "external_id"))
+    assert sorted_pages[0] == sorted_pages[1] and len(sorted_pages[0][0]) == 4
+    assert summaries[0][0] == summaries[1][0] and summaries[0][0].customers == 1
+    assert ('INDEXED BY "customer_summary"' in summaries[0][1]) == (connection.vendor == "sqlite")

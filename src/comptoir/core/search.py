@@ -18,6 +18,7 @@ from django.db import connection, connections
 from django.db.models import Func, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 
+from comptoir.core.bulk import execute_hinted
 from comptoir.core.text import fold
 
 FTS_TABLE = "customer_search_fts"
@@ -236,9 +237,37 @@ def search_prefix_ids(
         params.append(exact_id)
     outer = f"SELECT w.id FROM ({sql}) w WHERE {condition} LIMIT {int(wanted)}"
     with connections[query.db].cursor() as cursor:
-        cursor.execute(outer, params)
+        execute_hinted(lambda sql: cursor.execute(sql, params), outer)
         ids = [row[0] for row in cursor.fetchall()]
     return ids if partial or len(ids) == wanted else None
+
+
+# How many segments of a level SQLite's search index (FTS5) lets pile up before merging them:
+# its default, and while a large load feeds it batch by batch (``search_index_load``).
+FTS_AUTOMERGE = 4
+FTS_AUTOMERGE_LOADING = 16
+
+
+def search_index_load() -> list[str]:
+    """SQLite: get the search index ready for a large load fed batch by batch, and return the
+    statements that tidy it up once the load ends (nothing on PostgreSQL).
+
+    Each batch's commit writes its terms to the index as a new segment, and FTS5 merges a
+    level's segments as soon as there are ``automerge`` of them (4): a million customers fed
+    in batches of 2,000 were merged over and over (7.9 s). Letting 16 pile up and merging
+    them all once at the end (``optimize``) costs 5.2 + 1.4 s, and leaves the index in one
+    segment, the quickest to search."""
+    if connection.vendor != "sqlite":
+        return []
+    table = FTS_TABLE
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table}({table}, rank) VALUES ('automerge', {FTS_AUTOMERGE_LOADING})"
+        )
+    return [
+        f"INSERT INTO {table}({table}) VALUES ('optimize')",
+        f"INSERT INTO {table}({table}, rank) VALUES ('automerge', {FTS_AUTOMERGE})",
+    ]
 
 
 def register_sqlite_functions(sender, connection, **kwargs) -> None:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django_countries.fields import Country
 
+from comptoir.core.bulk import execute_hinted
 from comptoir.core.search import search_page_ids, search_prefix_ids, search_tested_on_rows
 from comptoir.customers.models import (
     SUMMARY_COLUMNS,
@@ -185,6 +186,7 @@ def _summary_index_hint(execute, sql, params, many, context):
         and set(_COLUMN_REFERENCE.findall(sql)) <= set(SUMMARY_COLUMNS)
     ):
         sql = sql.replace(f'FROM "{_TABLE}"', f'FROM "{_TABLE}" INDEXED BY "customer_summary"', 1)
+        return execute_hinted(lambda hinted: execute(hinted, params, many, context), sql)
     return execute(sql, params, many, context)
 
 
@@ -629,7 +631,8 @@ def rows_along_sort_index(query: QuerySet, sort_key: str) -> list[tuple]:
     SQLite along the sort's own index (``INDEXED BY``; see ``_page_ids``)."""
     sql, params = query.query.sql_with_params()
     with connections[query.db].cursor() as cursor:
-        cursor.execute(sort_index_hint(sql, sort_key), params)
+        hinted = sort_index_hint(sql, sort_key)
+        execute_hinted(lambda statement: cursor.execute(statement, params), hinted)
         return cursor.fetchall()
 
 

@@ -48,6 +48,7 @@ from comptoir.core.bulk import (
 )
 from comptoir.core.events import event_record
 from comptoir.core.models import Event
+from comptoir.core.search import search_index_load
 from comptoir.customers.models import Address, ConsentRecord, Customer, Membership, OptInLevel
 from comptoir.groups.models import Group
 from comptoir.transfer.formats import registry
@@ -604,11 +605,11 @@ _KEPT_CUSTOMER_INDEXES = ("email_key", "external_id")
 
 
 def _indexes_deferrable() -> bool:
-    """PostgreSQL only. Batches commit one by one, so other sessions see the table without
-    the dropped indexes while the run lasts; on SQLite the list page names its sort and
-    summary indexes in its queries (``INDEXED BY``), which would then fail. See decision
-    0016."""
-    return connection.vendor == "postgresql"
+    """Batches commit one by one, so other sessions see the tables without the dropped indexes
+    while the run lasts: slower, not wrong. On SQLite the list page names its sort and summary
+    indexes in its queries (``INDEXED BY``); meanwhile it reads without those hints
+    (``core.bulk.execute_hinted``). See decision 0016."""
+    return connection.vendor in ("postgresql", "sqlite")
 
 
 def _indexes_put_off(job: ImportJob) -> None:
@@ -626,6 +627,7 @@ def _indexes_put_off(job: ImportJob) -> None:
             *indexes_drop(Customer, keep_columns=_KEPT_CUSTOMER_INDEXES),
             *indexes_drop(Event),
             *(key for model in IMPORTED_MODELS for key in foreign_keys_drop(model)),
+            *search_index_load(),
         ]
         ImportJob.objects.filter(pk=job.pk).update(deferred_indexes=statements)
     job.deferred_indexes = statements
