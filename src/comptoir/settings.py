@@ -90,6 +90,11 @@ TASKS = {
 # Imports and exports: where their files live, how long kept exports stay, the upload limit.
 COMPTOIR_IMPORT_DIR = Path(os.environ.get("COMPTOIR_IMPORT_DIR", VAR_DIR / "imports"))
 COMPTOIR_IMPORT_MAX_MB = int(os.environ.get("COMPTOIR_IMPORT_MAX_MB", "1024"))
+# An import of at least this many rows, into a table at most half as large, builds the list's
+# sort indexes and the events' once at its end rather than row by row (decision 0016).
+COMPTOIR_IMPORT_DEFER_INDEXES_ROWS = int(
+    os.environ.get("COMPTOIR_IMPORT_DEFER_INDEXES_ROWS", "100000")
+)
 COMPTOIR_EXPORT_DIR = Path(os.environ.get("COMPTOIR_EXPORT_DIR", VAR_DIR / "exports"))
 COMPTOIR_EXPORT_RETENTION_HOURS = float(os.environ.get("COMPTOIR_EXPORT_RETENTION_HOURS", "72"))
 # A CSV export of at least this many customers written to a file (command line, background

@@ -95,11 +95,12 @@ def test_a_large_import_into_an_empty_table_builds_the_indexes_at_the_end(
 ):
     customers, events = _indexes(Customer), _indexes(Event)
     seen = _watch_batches(monkeypatch)
-    automerge_seen, watching = [], importing.batch_write
+    automerge_seen, cache_seen, watching = [], [], importing.batch_write
 
     def watch_search_index(**kwargs):
         if connection.vendor == "sqlite":
             automerge_seen.append(_fts_automerge())
+            cache_seen.append(_cache_mb())
         return watching(**kwargs)
 
     monkeypatch.setattr(importing, "batch_write", watch_search_index)
@@ -119,6 +120,8 @@ def test_a_large_import_into_an_empty_table_builds_the_indexes_at_the_end(
     if connection.vendor == "sqlite":
         # Its segments were merged less often during the run, all at once at its end.
         assert automerge_seen == [16, 16, 16] and _fts_automerge() == 4
+        # A smaller page cache: no index with random keys to keep up to date.
+        assert cache_seen == [importing.LOAD_CACHE_MB_INDEXES_PUT_OFF] * 3
         assert _fts_segments() == 1
 
 
@@ -127,6 +130,12 @@ def _fts_automerge() -> int:
         cursor.execute(f"SELECT v FROM {FTS_TABLE}_config WHERE k = 'automerge'")
         found = cursor.fetchone()
     return found[0] if found else 4
+
+
+def _cache_mb() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        return -cursor.fetchone()[0] // 1024
 
 
 def _fts_segments() -> int:
@@ -149,9 +158,17 @@ def test_no_indexes_are_dropped_for_a_table_already_half_as_large_as_the_file(
 def test_a_small_import_keeps_its_indexes(deferrable, actor, monkeypatch, settings):
     settings.COMPTOIR_IMPORT_DEFER_INDEXES_ROWS = 100
     customers = _indexes(Customer)
-    seen = _watch_batches(monkeypatch)
+    seen, caches, watching = _watch_batches(monkeypatch), [], importing.batch_write
+
+    def watch_cache(**kwargs):
+        caches.append(_cache_mb() if connection.vendor == "sqlite" else None)
+        return watching(**kwargs)
+
+    monkeypatch.setattr(importing, "batch_write", watch_cache)
     dry_then_run(_job(9, actor=actor), actor=actor)
     assert seen and all(batch == customers for batch in seen)
+    if connection.vendor == "sqlite":
+        assert caches == [importing.LOAD_CACHE_MB] * 3
 
 
 def test_a_killed_worker_leaves_the_indexes_to_whoever_resumes_the_job(

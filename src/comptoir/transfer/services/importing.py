@@ -547,14 +547,13 @@ def _run_batches(job: ImportJob, token: str, actor: Actor, progress: Progress | 
 
     number = job.batches.count()
     statistics = _Statistics()
-    with (
-        bulk_load_mode(cache_mb=128),
-        _no_memory_map(),
-        _gc_relaxed(),
-        contextlib.ExitStack() as stack,
-    ):
+    with _no_memory_map(), _gc_relaxed(), contextlib.ExitStack() as stack:
         _indexes_put_off(job)
         stack.push(_indexes_after_failure(job))
+        # SQLite's page cache: the indexes with random keys (e-mail, name) want a large one
+        # while they are kept up to date; put off, a smaller one leaves room for the batches.
+        cache_mb = LOAD_CACHE_MB_INDEXES_PUT_OFF if job.deferred_indexes else LOAD_CACHE_MB
+        stack.enter_context(bulk_load_mode(cache_mb=cache_mb))
         batches = _ahead(
             batches_read, planner.clean, language=job.language, parallel=_parallel(job)
         )
@@ -602,6 +601,11 @@ def _run_batches(job: ImportJob, token: str, actor: Actor, progress: Progress | 
 # entries a row cost more than the row itself). Those the planner looks customers up by, and
 # those that enforce a rule (unique e-mail), stay.
 _KEPT_CUSTOMER_INDEXES = ("email_key", "external_id")
+
+
+# The page cache of a run (``core.bulk.bulk_load_mode``), in MB.
+LOAD_CACHE_MB = 128
+LOAD_CACHE_MB_INDEXES_PUT_OFF = 64
 
 
 def _indexes_deferrable() -> bool:
