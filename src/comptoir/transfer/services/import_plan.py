@@ -272,7 +272,10 @@ class Planner(RecordCleaning):
     def clean(self, records: Sequence[Record]) -> CleanBatch:
         """The first half of planning, which reads no database and keeps nothing from one
         batch to the next (so it can run ahead, in another process, while the previous batch
-        is written): each record cleaned, or its reasons for rejection."""
+        is written): each record cleaned, or its reasons for rejection. While the batches
+        planned are mostly new customers, each record's rows as a new customer are built too
+        (``_rows_ahead``): the one thing the batches before decide, and only how fast, not
+        what, the plan is."""
         batch = CleanBatch(records=list(records))
         ahead = self._creating.value and not self.counting_only
         now = timezone.now()
