@@ -1,8 +1,9 @@
 """Writing one planned batch of an import, set-based: new customers with their groups, tags,
 addresses and consent history go in with ``core.bulk.bulk_insert`` (executemany on SQLite, COPY
-on PostgreSQL), updates with one ``executemany`` per set of changed columns, and one event per
-customer touched (``customer_created`` / ``customer_updated``, carrying the import's id and the
-before/after that undo reads back). No query per row.
+on PostgreSQL), their rows built beforehand without their ids (``import_rows``, often in the
+reading process: decision 0023); updates with one ``executemany`` per set of changed columns;
+one event per customer touched (``customer_created`` / ``customer_updated``, carrying the
+import's id and the before/after that undo reads back). No query per row.
 
 ``batch_write`` runs inside the caller's transaction: the batch, its rejections and the job's
 checkpoint commit together or not at all.
