@@ -4,6 +4,7 @@ after a killed worker, the lease that fences a worker thought dead, and undo."""
 from __future__ import annotations
 
 import datetime
+import json
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -18,7 +19,7 @@ from comptoir.transfer.models import ImportBatch, ImportJob, ImportRejection, Im
 from comptoir.transfer.services import importing
 from comptoir.transfer.services.import_clean import ADDRESS_KEYS
 from comptoir.transfer.services.import_plan import BatchPlan, Planner, records_read
-from comptoir.transfer.services.import_rows import customer_columns
+from comptoir.transfer.services.import_rows import address_values, customer_columns
 from comptoir.transfer.services.import_undo import import_undo
 from comptoir.transfer.services.importing import (
     import_dry_run,
@@ -438,6 +439,23 @@ def test_rows_built_ahead_are_those_the_writer_would_build(actor, vip_group):
         assert built.consents[0][:2] == ("newsletter", True) and built.consents[0][4] == "Salon"
         assert built.addresses[0][ADDRESS_KEYS.index("city")] == "Lyon"
         assert (vip_group.pk in built.groups) == (record.line == 2)
+        # The event's JSON, put together from its parts, is what json.dumps writes.
+        n = record.line - 1
+        data = {"import": job.pk, "line": record.line, "guest": False,
+                "email": f"person{n}@example.com", "name": f"Prénom Nom{n}",
+                "consents": ["newsletter"]}  # fmt: skip
+        assert built.event == json.dumps(data)
+
+
+def test_an_address_missing_keys_or_holding_none_becomes_empty_text():
+    city = ADDRESS_KEYS.index("city")
+    for address in ({"city": "Lyon"}, {**dict.fromkeys(ADDRESS_KEYS), "city": "Lyon"}):
+        values = address_values({**address, "is_default_billing": True}, "2026-01-01")
+        assert values[city] == "Lyon"
+        assert values[: len(ADDRESS_KEYS)] == tuple(
+            "Lyon" if index == city else "" for index in range(len(ADDRESS_KEYS))
+        )
+        assert values[len(ADDRESS_KEYS) :] == (False, True, "2026-01-01", "2026-01-01")
 
 
 def test_a_row_naming_a_group_still_to_create_is_not_built_ahead(actor):
