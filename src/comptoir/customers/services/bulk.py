@@ -506,6 +506,7 @@ EVENT_PERSONAL_FIELDS = (
 # name and e-mail, ``address_added`` the city, block events the reason, merges the duplicate's
 # name and e-mail, ...). A service that records personal data in an event uses one of these.
 EVENT_PERSONAL_KEYS = (
+    "fingerprint",  # an import's hash of the customer's row (transfer.services.import_known)
     "name",
     "email",
     "first_name",

@@ -255,6 +255,11 @@ class Record:
     addresses: list[dict[str, Any]]
     errors: list[tuple[str, str]]  # (column header, reason)
     last_line: int = 0
+    # A 64-bit hash of the record's cells and of what the job reads them with (0: none), and
+    # whether an earlier import wrote this row, unchanged since: then it is not parsed, its
+    # values are left empty (``transfer.services.import_known``).
+    fingerprint: int = 0
+    known: bool = False
 
     def __post_init__(self) -> None:
         self.last_line = self.last_line or self.line
@@ -263,7 +268,15 @@ class Record:
         # An import's batches of records cross from the reading process to the writing one
         # pickled; the default for a class with slots goes through copyreg and costs twice
         # as much as the record's own values.
-        return Record, (self.line, self.values, self.addresses, self.errors, self.last_line)
+        return Record, (
+            self.line,
+            self.values,
+            self.addresses,
+            self.errors,
+            self.last_line,
+            self.fingerprint,
+            self.known,
+        )
 
 
 class RowParser:

@@ -43,6 +43,7 @@ from comptoir.transfer.services.import_clean import (
     RowRejected,
     title_word,
 )
+from comptoir.transfer.services.import_known import Fingerprints, KnownRows, fingerprint_key
 from comptoir.transfer.services.import_rows import NewCustomerRows, RowsBuilder
 
 # The stored customer columns a plan reads to compare and to rebuild the search text.
@@ -78,6 +79,7 @@ class NewCustomer:
     tags: list[str]
     consents: list[tuple[str, datetime.datetime, str]]  # (channel, when, opt-in level)
     addresses: list[dict[str, Any]]
+    fingerprint: int = 0  # its row's (``import_known``), kept in its event
 
     @classmethod
     def counted(cls, line: int) -> NewCustomer:
@@ -96,6 +98,7 @@ class CustomerUpdate:
     tags: tuple[list[str], list[str]] | None = None  # (before, after)
     addresses: list[dict[str, Any]] = field(default_factory=list)  # to add
     password: str | None = None  # a new hash (never the password itself)
+    fingerprint: int = 0  # its row's (``import_known``), kept in its event
 
 
 @dataclass
@@ -140,17 +143,34 @@ def job_parser(job: ImportJob) -> RowParser:
     )
 
 
-def records_read(job: ImportJob) -> Iterator[Record]:
-    """The job's file as records: one per customer, its continuation rows merged in."""
+def records_read(
+    job: ImportJob,
+    *,
+    fingerprints: Fingerprints | None = None,
+    known: KnownRows | None = None,
+) -> Iterator[Record]:
+    """The job's file as records: one per customer, its continuation rows merged in. With
+    ``fingerprints``, each record has its fingerprint; a row that is one record on its own and
+    whose fingerprint is ``known`` is not parsed (``import_known``)."""
     info = FileInfo.from_dict(job.file_info)
     parser = job_parser(job)
+    skip_known = bool(known) and not parser.continuation_rows
     pending: Record | None = None
     for row in rows_read(job_file(job), info):
-        record = parser.parse(row.line, row.cells, row.problem)
+        fingerprint = fingerprints.of(row.cells) if fingerprints and not row.problem else 0
+        if skip_known and fingerprint in known:
+            record = Record(row.line, {}, [], [], fingerprint=fingerprint, known=True)
+        else:
+            record = parser.parse(row.line, row.cells, row.problem)
+            record.fingerprint = fingerprint
         if pending is not None and parser.is_continuation(record, pending):
             pending.addresses.extend(record.addresses)
             pending.errors.extend(record.errors)
             pending.last_line = record.line
+            if pending.fingerprint and fingerprint:
+                pending.fingerprint = fingerprints.joined(pending.fingerprint, fingerprint)
+            else:
+                pending.fingerprint = 0
             continue
         if pending is not None:
             yield pending
@@ -238,6 +258,14 @@ class Planner(RecordCleaning):
         self.default_group = job.default_group_id or Group.objects.get(is_default=True).pk
         self.region = settings.PHONENUMBER_DEFAULT_REGION
         self._phones: dict[tuple[str, str], str | ValidationError] = {}
+        # Each record's fingerprint, and those of rows an earlier import wrote that nothing
+        # changed since: counted unchanged without being read (``import_known``).
+        self.fingerprints = Fingerprints(fingerprint_key(job))
+        self.known = KnownRows.load(job)
+
+    def records(self) -> Iterator[Record]:
+        """The job's file as records, with their fingerprints, known rows left unparsed."""
+        return records_read(self.job, fingerprints=self.fingerprints, known=self.known)
 
     # -- lookups ---------------------------------------------------------------------------------
 
@@ -280,6 +308,9 @@ class Planner(RecordCleaning):
         ahead = self._creating.value and not self.counting_only
         now = timezone.now()
         for record in records:
+            if self._is_known(record):
+                batch.cleaned.append((record, None))  # see ``_known_claim``
+                continue
             try:
                 values = self._record_clean(record)
             except RowRejected as rejected:
@@ -303,7 +334,7 @@ class Planner(RecordCleaning):
             last_line=records[-1].last_line if records else 0,
             rows=len(records),
         )
-        cleaned, rejected = self._duplicates_set_apart(batch)
+        cleaned, rejected, plan.unchanged = self._duplicates_set_apart(batch)
         for record, problems in rejected:
             self._reject(plan, record, problems)
         stored = self._stored_find(cleaned)
@@ -343,28 +374,71 @@ class Planner(RecordCleaning):
             consents=new.consents,
             addresses=new.addresses,
             now=now,
+            fingerprint=new.fingerprint,
         )
 
-    def _duplicates_set_apart(self, batch: CleanBatch) -> tuple[list, list]:
+    def _duplicates_set_apart(self, batch: CleanBatch) -> tuple[list, list, int]:
         """The batch's cleaned records less those whose e-mail (or match key) an earlier row
-        of the file claimed, and its rejected records with those added, in the file's order.
-        Here, not in ``clean``: the claims span the whole file, and batches may be cleaned in
-        two processes, but they are planned in one, in order."""
-        cleaned, rejected = [], list(batch.rejected)
+        of the file claimed, its rejected records with those added, in the file's order, and
+        how many known rows it held (unchanged). Here, not in ``clean``: the claims span the
+        whole file, and batches may be cleaned in two processes, but they are planned in one,
+        in order."""
+        cleaned, rejected, unchanged = [], list(batch.rejected), 0
+        known_again: list[tuple[Record, int]] = []  # (record, the line that has its e-mail)
         for record, values in batch.cleaned:
+            if values is None:
+                earlier = self._known_claim(record)
+                if earlier == record.line:
+                    unchanged += 1
+                else:
+                    known_again.append((record, earlier))
+                continue
             try:
                 self._duplicates_check(record, values)
             except RowRejected as duplicate:
                 rejected.append((record, duplicate.problems))
                 continue
             cleaned.append((record, values))
+        rejected += self._known_duplicates(known_again)
         if len(rejected) > len(batch.rejected):
             rejected.sort(key=lambda pair: pair[0].line)
-        return cleaned, rejected
+        return cleaned, rejected, unchanged
+
+    def _is_known(self, record: Record) -> bool:
+        """Whether an earlier import wrote this row, and nothing changed its customer since."""
+        return record.known or (bool(self.known) and record.fingerprint in self.known)
+
+    def _known_claim(self, record: Record) -> int:
+        """A known row claims its customer's e-mail, as its cleaning would have: the line that
+        has it (``record.line`` unless an earlier row of the file claimed it)."""
+        index = self.known.find(record.fingerprint)
+        return self.seen_emails.claim(self.known.email_hashes[index], record.line)
+
+    def _known_duplicates(self, known_again: list[tuple[Record, int]]) -> list[tuple]:
+        """Known rows whose e-mail an earlier row of the file has, with the reason
+        ``_duplicates_check`` gives: the e-mail is their customer's (they were imported
+        unchanged, so the row's cleaned e-mail is the one stored). One query."""
+        if not known_again:
+            return []
+        known = self.known
+        customer_of = {
+            record.line: known.customer_ids[known.find(record.fingerprint)]
+            for record, _earlier in known_again
+        }
+        emails = dict(
+            Customer.objects.filter(pk__in=set(customer_of.values())).values_list("pk", "email")
+        )
+        return [
+            (record, [self._duplicate_problem(emails.get(customer_of[record.line]), earlier)])
+            for record, earlier in known_again
+        ]
 
     def keys_remember(self, records: Iterable[Record]) -> None:
         """On resuming, the rows before the checkpoint still claim their keys."""
         for record in records:
+            if self._is_known(record):
+                self._known_claim(record)
+                continue
             try:
                 values = self._record_clean(record)
                 self._duplicates_check(record, values)
@@ -387,11 +461,7 @@ class Planner(RecordCleaning):
         if key:
             earlier = self.seen_emails.claim(hash(key), record.line)
             if earlier != record.line:
-                raise RowRejected(
-                    [(self.column("email"),
-                      _("The e-mail address %(email)s is already on line %(line)s of this file.")
-                      % {"email": values["email"], "line": earlier})]
-                )  # fmt: skip
+                raise RowRejected([self._duplicate_problem(values["email"], earlier)])
         match = self.job.match
         if match != MatchKey.EMAIL:
             value = values.get(match) if match == MatchKey.EXTERNAL_ID else record.values.get("id")
@@ -403,6 +473,13 @@ class Planner(RecordCleaning):
                           _("The same %(key)s is already on line %(line)s of this file.")
                           % {"key": MatchKey(match).label, "line": earlier})]
                     )  # fmt: skip
+
+    def _duplicate_problem(self, email: str | None, earlier: int) -> tuple[str, str]:
+        return (
+            self.column("email"),
+            _("The e-mail address %(email)s is already on line %(line)s of this file.")
+            % {"email": email, "line": earlier},
+        )
 
     # -- matching --------------------------------------------------------------------------------
 
@@ -558,6 +635,7 @@ class Planner(RecordCleaning):
             tags=tags,
             consents=consents,
             addresses=addresses,
+            fingerprint=record.fingerprint,
         )
 
     def _update(self, record, values, current, taken, context, plan) -> CustomerUpdate | None:
@@ -599,6 +677,7 @@ class Planner(RecordCleaning):
             version=current["version"] + 1,
             changes=changes,
             consents=consents,
+            fingerprint=record.fingerprint,
         )
         self._memberships_diff(update, values, current, context, plan)
         if "_tags" in values:

@@ -133,6 +133,7 @@ class RowsBuilder:
         consents: list[tuple[str, datetime.datetime, str]],
         addresses: list[dict[str, Any]],
         now: datetime.datetime,
+        fingerprint: int = 0,
     ) -> NewCustomerRows:
         """The rows of a new customer: ``fields`` its customer columns (model attribute names;
         the others take their defaults), ``consents`` (channel, when, opt-in level) those it
@@ -159,20 +160,24 @@ class RowsBuilder:
                 (channel, True, self.moment(when), level, *self.consent_tail)
                 for channel, when, level in consents
             ],
-            event=self._event(line, fields, consents),
+            event=self._event(line, fields, consents, fingerprint),
         )
 
-    def _event(self, line: int, fields: dict[str, Any], consents: list[tuple]) -> str:
+    def _event(
+        self, line: int, fields: dict[str, Any], consents: list[tuple], fingerprint: int
+    ) -> str:
         """The ``customer_created`` event's data as ``json.dumps`` writes it, put together
         from its parts (the whole dict through ``json.dumps`` cost twice as much)."""
         email = fields.get("email", "")
         name = f"{fields['first_name']} {fields['last_name']}".strip()
         channels = ", ".join(f'"{channel}"' for channel, _when, _level in consents)
+        # The row's fingerprint: the next import of the same row knows it by it (import_known).
+        tail = f', "fingerprint": {fingerprint}' if fingerprint else ""
         return (
             f'{{"import": {_json_scalar(self.job_id)}, "line": {line},'
             f' "guest": {"true" if fields.get("is_guest") else "false"},'
             f' "email": {_json_scalar(email)}, "name": {_json_string(name)},'
-            f' "consents": [{channels}]}}'
+            f' "consents": [{channels}]{tail}}}'
         )
 
 

@@ -307,6 +307,8 @@ def _updates_write(updates: list[CustomerUpdate], *, job: ImportJob, actor: Acto
             data["addresses_added"] = added[update.customer_id]
         if update.password:
             data["password_set"] = True
+        if update.fingerprint:
+            data["fingerprint"] = update.fingerprint  # see import_known
         events.append((update.customer_id, "customer_updated", data))
     bulk_insert(Event._meta.db_table, EVENT_COLUMNS, _event_rows(events, actor=actor, now=now))
     events_written()

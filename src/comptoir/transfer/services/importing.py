@@ -65,7 +65,7 @@ from comptoir.transfer.models import (
     MatchKey,
     PasswordPolicy,
 )
-from comptoir.transfer.services.import_plan import CleanBatch, Planner, records_read
+from comptoir.transfer.services.import_plan import CleanBatch, Planner
 from comptoir.transfer.services.import_write import batch_write, rejections_write
 
 BATCH_SIZE = 2_000
@@ -438,11 +438,12 @@ def import_dry_run(*, job: ImportJob, actor: Actor, progress: Progress | None = 
     with translation.override(job.language):
         try:
             ImportRejection.objects.filter(job=job, dry_run=True).delete()
-            planner = Planner(job, actor=actor, counting_only=True)
+            with _no_memory_map():  # it reads the known rows (import_known)
+                planner = Planner(job, actor=actor, counting_only=True)
             totals = dict(dry_rows=0, dry_created=0, dry_updated=0, dry_unchanged=0, dry_rejected=0)
 
             def batches_read() -> Iterator[list[Record]]:
-                return _batches(records_read(job))
+                return _batches(planner.records())
 
             batches = _ahead(
                 batches_read, planner.clean, language=job.language, parallel=_parallel(job)
@@ -531,7 +532,8 @@ def import_run(*, job: ImportJob, actor: Actor, progress: Progress | None = None
 
 
 def _run_batches(job: ImportJob, token: str, actor: Actor, progress: Progress | None) -> None:
-    planner = Planner(job, actor=actor)
+    with _no_memory_map():  # it reads the known rows (import_known)
+        planner = Planner(job, actor=actor)
     if not job.started_at:
         ImportJob.objects.filter(pk=job.pk).update(started_at=timezone.now())
         ImportRejection.objects.filter(job=job, dry_run=False).delete()
@@ -540,7 +542,7 @@ def _run_batches(job: ImportJob, token: str, actor: Actor, progress: Progress | 
         _keys_before_checkpoint(job, checkpoint, planner)
 
     def batches_read() -> Iterator[list[Record]]:
-        records = records_read(job)
+        records = planner.records()
         if checkpoint:
             records = (record for record in records if record.line > checkpoint)
         return _batches(records)
@@ -762,7 +764,7 @@ def _keys_before_checkpoint(job: ImportJob, checkpoint: int, planner: Planner) -
     so a duplicate after the checkpoint is still recognised. In this process, before the
     reading one starts: the duplicates are told apart where the batches are planned."""
     before: list[Record] = []
-    for record in records_read(job):
+    for record in planner.records():
         if record.line > checkpoint:
             break
         before.append(record)
