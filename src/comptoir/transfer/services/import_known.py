@@ -28,7 +28,7 @@ from itertools import accumulate
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Max, OuterRef, Subquery
 
 from comptoir.core.models import Event
@@ -142,7 +142,8 @@ class KnownRows:
         fingerprints, email_hashes, customer_ids = array("q"), array("q"), array("q")
         previous = None
         sql, params = _snapshot_query()
-        with connection.cursor() as cursor:
+        # A server-side cursor on PostgreSQL: a client-side one would hold all the rows at once.
+        with transaction.atomic(), connection.chunked_cursor() as cursor:
             cursor.execute(sql, params)
             while rows := cursor.fetchmany(10_000):
                 for value, key, customer_id in rows:
