@@ -236,3 +236,46 @@ def test_the_known_rows_are_found_among_many():
     assert -(1 << 63) not in known and (1 << 63) - 1 not in known
     assert sum(chance.getrandbits(64) - (1 << 63) in known for _ in range(5000)) == 0
     assert len(KnownRows.empty()) == 0 and 5 not in KnownRows.empty()
+
+
+def _dry_counts(rows, *, actor):
+    job = run(rows, actor=actor, dry=True)
+    reasons = list(job.rejections.values_list("line", "column", "reason"))
+    return (job.dry_created, job.dry_updated, job.dry_unchanged, job.dry_rejected), reasons
+
+
+def test_a_dry_run_sends_only_what_counts_a_new_customer(actor, make_customer, monkeypatch):
+    make_customer(email="person2@example.com", first_name="Autre", last_name="Nom2")
+    make_customer(email="person3@example.com", first_name="Prénom", last_name="Nom3")
+    rows = [row(1), row(2), row(3), row(4, last_name=""), row(5, email="person1@example.com"),
+            row(6, email="")]  # fmt: skip
+    monkeypatch.setattr(import_known, "KNOWN_MIN_ROWS", 10**9)
+    usual = _dry_counts(rows, actor=actor)
+    monkeypatch.setattr(import_known, "KNOWN_MIN_ROWS", 0)
+    crossed = []
+    clean = Planner.clean
+
+    def spy(self, records):
+        batch = clean(self, records)
+        crossed.extend(values for _record, values in batch.cleaned)
+        return batch
+
+    monkeypatch.setattr(Planner, "clean", spy)
+    assert _dry_counts(rows, actor=actor) == usual
+    assert usual[0] == (1, 2, 0, 3)
+    new = [values for values in crossed if values.get("_new")]
+    # Rows 2 and 3 (stored e-mails) go over whole; the others are new or will be rejected.
+    assert [values.get("email") for values in new] == [
+        "person1@example.com", "person4@example.com", "person1@example.com", None
+    ]  # fmt: skip
+    assert all(set(values) <= {"email", "first_name", "last_name", "is_guest", "_new"}
+               for values in new)  # fmt: skip
+
+
+def test_a_dry_run_counts_a_customer_stored_since_it_began_as_updated(actor, make_customer):
+    job = upload(csv_bytes(HEADER, [row(1), row(2)]), actor=actor)
+    job = import_job_configure(job=job, actor=actor, mapping=MAPPING)
+    planner = Planner(job, actor=actor, counting_only=True)
+    make_customer(email="person2@example.com", first_name="Prénom", last_name="Nom2")
+    plan = planner.plan(list(planner.records()))
+    assert (len(plan.creates), len(plan.updates), plan.unchanged) == (1, 1, 0)

@@ -43,7 +43,12 @@ from comptoir.transfer.services.import_clean import (
     RowRejected,
     title_word,
 )
-from comptoir.transfer.services.import_known import Fingerprints, KnownRows, fingerprint_key
+from comptoir.transfer.services.import_known import (
+    Fingerprints,
+    KnownRows,
+    fingerprint_key,
+    stored_emails,
+)
 from comptoir.transfer.services.import_rows import NewCustomerRows, RowsBuilder
 
 # The stored customer columns a plan reads to compare and to rebuild the search text.
@@ -55,7 +60,9 @@ STORED_FIELDS = (
     "created_at", "default_group_id", "version", "deleted_at", "anonymised_at", "country",
     "phone_input", "mobile_input", "blocked_at", "blocked_by_id",
 )  # fmt: skip
-# Profile fields cleaned by ``customers.validation.profile_clean``, as the services do.
+# What a dry run's new customer keeps of its values: what ``Planner._create`` checks.
+_COUNTED = ("email", "first_name", "last_name", "is_guest")
+
 # -------------------------------------------------------------------------------------------------
 # The plan
 
@@ -262,10 +269,13 @@ class Planner(RecordCleaning):
         # changed since: counted unchanged without being read (``import_known``).
         self.fingerprints = Fingerprints(fingerprint_key(job))
         self.known = KnownRows.load(job)
+        self.stored_emails = stored_emails(job) if counting_only else None
 
     def records(self) -> Iterator[Record]:
         """The job's file as records, with their fingerprints, known rows left unparsed."""
-        return records_read(self.job, fingerprints=self.fingerprints, known=self.known)
+        # A dry run has nothing to keep them in: it only needs them to find known rows.
+        fingerprints = self.fingerprints if self.known or not self.counting_only else None
+        return records_read(self.job, fingerprints=fingerprints, known=self.known)
 
     # -- lookups ---------------------------------------------------------------------------------
 
@@ -318,6 +328,9 @@ class Planner(RecordCleaning):
                 continue
             if ahead:
                 self._rows_ahead(record, values, now)
+            elif self._surely_new(values):
+                values = {key: values[key] for key in _COUNTED if key in values}
+                values["_new"] = True
             # What matching still needs of the record: its lines and the id it may match on
             # (the rest is in ``values``; a smaller batch crosses between processes faster).
             record.values = {"id": record.values.get("id")}
@@ -347,6 +360,12 @@ class Planner(RecordCleaning):
                 self._reject(plan, record, rejected.problems)
         self._creating.value = 2 * len(plan.creates) > len(cleaned)
         return plan
+
+    def _surely_new(self, values: dict[str, Any]) -> bool:
+        """In a dry run, whether no stored customer has the record's e-mail (``stored_emails``):
+        then its plan only counts it, and only what ``_create`` checks need cross over."""
+        stored = self.stored_emails
+        return stored is not None and hash(email_key(values.get("email"))) not in stored
 
     def _rows_ahead(self, record: Record, values: dict[str, Any], now) -> None:
         """Build the rows of the customer ``values`` would create, into ``values["_rows"]``:
@@ -551,6 +570,11 @@ class Planner(RecordCleaning):
             )  # fmt: skip
         if mode == ImportMode.CREATE:
             plan.unchanged += 1
+            return
+        if values.get("_new"):
+            # A dry run's record whose customer was stored after the run began (see
+            # ``_surely_new``): what would change is not known, it is counted as updated.
+            plan.updates.append(CustomerUpdate(record.line, current["id"], 0, {}, []))
             return
         update = self._update(record, values, current, taken, context, plan)
         if update is None:
