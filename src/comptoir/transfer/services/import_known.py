@@ -1,10 +1,11 @@
 """Rows an earlier import wrote, unchanged since, recognised without reading them again.
 
 Every record of an import gets a fingerprint: a 64-bit keyed hash of its cells, the key being
-everything else that decides what the row becomes (the format, the header and mapping, the
-job's options, the groups and titles its names resolve to, the rules' version). A customer the
+what else decides what the row becomes (the format, the header and mapping, the job's options
+that apply to a stored customer, the rules' version: ``fingerprint_key``). A customer the
 import creates or updates keeps that fingerprint in its ``customer_created`` /
-``customer_updated`` event.
+``customer_updated`` event. The groups, titles and settings the rows are read with are not in
+the key: an event that changes them makes every fingerprint before it stale instead.
 
 When the same file comes again (a nightly sync, a retried upload), a row whose fingerprint is
 in the latest event of a stored customer, an import's, would be cleaned, matched and compared
