@@ -142,8 +142,7 @@ class KnownRows(SortedHashes):
     def load(cls, job: ImportJob) -> KnownRows:
         """The known rows a job may skip: none when it matches on another key than the e-mail,
         or when its file is small."""
-        expected = job.rows_total or (job.file_info or {}).get("lines") or 0
-        if job.match != MatchKey.EMAIL or expected < KNOWN_MIN_ROWS:
+        if not _snapshot_worth_it(job):
             return cls.empty()
         fingerprints, email_hashes, customer_ids = array("q"), array("q"), array("q")
         previous = None
@@ -166,6 +165,12 @@ class KnownRows(SortedHashes):
                     email_hashes.append(hash(key))
                     customer_ids.append(customer_id)
         return cls(fingerprints, email_hashes, customer_ids)
+
+
+def _snapshot_worth_it(job: ImportJob) -> bool:
+    """A job matching on the e-mail, with a file of at least ``KNOWN_MIN_ROWS`` rows."""
+    expected = job.rows_total or (job.file_info or {}).get("lines") or 0
+    return job.match == MatchKey.EMAIL and expected >= KNOWN_MIN_ROWS
 
 
 # Changes to what a row's names resolve to or how it is checked: a group renamed or deleted,
@@ -218,8 +223,7 @@ def stored_emails(job: ImportJob) -> SortedHashes | None:
     a record whose e-mail is not among them will be a new customer (or rejected), and only
     what says which crosses from the reading process (``Planner.clean``). None for a small
     file, or another match key."""
-    expected = job.rows_total or (job.file_info or {}).get("lines") or 0
-    if job.match != MatchKey.EMAIL or expected < KNOWN_MIN_ROWS:
+    if not _snapshot_worth_it(job):
         return None
     sql, params = (
         Customer.objects.exclude(email_key="").values_list("email_key").query.sql_with_params()
