@@ -26,7 +26,7 @@ from comptoir.core.bulk import (
     tables_lock,
 )
 from comptoir.customers.models import Address, Customer, Tag
-from comptoir.groups.models import Group
+from comptoir.groups.models import Group, PriceDisplay
 
 pytestmark = pytest.mark.django_db
 
@@ -83,8 +83,10 @@ def test_columns_the_same_in_every_row_store_what_bound_values_would():
     on either database, for constant and varying columns alike."""
     at = datetime_text(datetime.datetime(2025, 1, 2, tzinfo=datetime.UTC))
     first = next_id(Group)
+    note = "l'été « 100 % » ?"  # a quote, a percent sign and a question mark, as text
+    display = PriceDisplay.TAX_EXCLUDED  # a choice's enum: its value is stored, not its name
     rows = [
-        (first + n, f"G{n}", f"G{n}", "", "0.00", "tax_incl", n % 2 == 0, "", False, at, at)
+        (first + n, f"G{n}", f"G{n}", note, "0.00", display, n % 2 == 0, "", False, at, at)
         for n in range(3)
     ]
     bulk_insert(Group._meta.db_table, GROUP_COLUMNS, rows)
@@ -94,6 +96,9 @@ def test_columns_the_same_in_every_row_store_what_bound_values_would():
     assert [(g.show_prices, g.is_default, g.name_fr) for g in stored] == [
         (True, False, "G0"), (False, False, "G1"), (True, False, "G2"), (True, False, "G0"),
     ]  # fmt: skip
+    assert {(g.description, g.price_display, g.css_class) for g in stored} == {
+        (note, "tax_excl", "")
+    }
     assert Group.objects.filter(pk__gte=first, show_prices=True).count() == 3
     assert Group.objects.filter(pk__gte=first, is_default=False).count() == 4
 
@@ -104,6 +109,12 @@ def test_sqlite_statement_takes_constant_columns_as_literals():
     values, rows = _sqlite_values([(1, None, True, "a", 0), (2, None, False, "b", 0)], 5)
     assert values == "(?, NULL, ?, ?, 0)"
     assert rows == [(1, 1, "a"), (2, 0, "b")]
+    # The same text in every row: a literal, quotes doubled; too long, or holding NUL: bound.
+    long, nul = "x" * 201, "a\x00b"
+    batch = [(1, "", "l'été", long, nul), (2, "", "l'été", long, nul)]
+    values, rows = _sqlite_values(batch, 5)
+    assert values == "(?, '', 'l''été', ?, ?)"
+    assert rows == [(1, long, nul), (2, long, nul)]
     values, rows = _sqlite_values([(None, True), (None, True)], 2)
     assert (values, rows) == ("(NULL, 1)", [(), ()])
     values, rows = _sqlite_values([(1, None), (1, 3)], 2)  # None then a value: bound
