@@ -250,8 +250,14 @@ class Customer(models.Model):
 
 
 class Membership(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="memberships")
-    group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="memberships")
+    # No index of their own: membership_unique starts with the customer, membership_group with
+    # the group (decision 0021).
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
+    group = models.ForeignKey(
+        "groups.Group", on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -303,7 +309,10 @@ class Address(models.Model):
 class ConsentRecord(Authored):
     """One change of a marketing consent. Append-only: rows are never updated."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents")
+    # No index of its own: consent_history starts with it (decision 0021).
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="consents", db_index=False
+    )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     granted = models.BooleanField(_("given"))
     created_at = models.DateTimeField(_("when"), default=timezone.now)
