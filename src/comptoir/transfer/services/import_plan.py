@@ -616,21 +616,17 @@ class Planner(RecordCleaning):
     def _new_customer(self, record, values, new_groups: set[str]) -> NewCustomer:
         """The new customer of ``values``; the names of the groups it names that do not exist
         yet go into ``new_groups``."""
-        fields = {
-            key: value
-            for key, value in values.items()
-            if not key.startswith("_") and not key.endswith("_at")
-        }
+        fields = {key: values[key] for key in _field_keys(tuple(values))}
         if "title" in fields:
             title = fields.pop("title")
             fields["title_id"] = title.pk if title else None
         fields["email_key"] = email_key(values.get("email"))
         fields["created_at"] = values.get("created_at") or self.now
         consents = []
-        for channel in CONSENTS:
+        for channel, moment in _CONSENT_MOMENTS:
             if values.get(channel):
-                when = values.get(f"{channel}_at") or self.now
-                fields[f"{channel}_at"] = when
+                when = values.get(moment) or self.now
+                fields[moment] = when
                 consents.append((channel, when, values["_opt_in"]))
         if values.get("is_blocked"):
             fields["blocked_at"] = self.now
@@ -928,6 +924,17 @@ def _same(before: Any, after: Any) -> bool:
     return before == after
 
 
+@functools.lru_cache(maxsize=256)
+def _field_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """Which of a record's cleaned values are customer columns as they are: not those the
+    planner keeps for itself (``_addresses``...) nor the moments it fills in. A file gives its
+    records one or two sets of keys: worked out once a set, not once a row."""
+    return tuple(key for key in keys if not key.startswith("_") and not key.endswith("_at"))
+
+
+_CONSENT_MOMENTS = tuple((channel, f"{channel}_at") for channel in CONSENTS)
+
+
 def _address_key(address: dict[str, Any]) -> tuple:
     street = tuple(fold_cached(address.get(key) or "") for key in ("address1", "postcode", "city"))
     return (*street, (address.get("country") or "").upper())
@@ -938,6 +945,9 @@ def _defaults_settle(addresses: list[dict[str, Any]], *, first_takes_free: bool 
     ``first_takes_free`` the first address is the default for whatever no address claims (as
     ``address_create`` does for a customer's first address)."""
     if not addresses:
+        return
+    if len(addresses) == 1 and first_takes_free:  # (most customers: it takes both)
+        addresses[0]["is_default_billing"] = addresses[0]["is_default_shipping"] = True
         return
     for flag in ("is_default_billing", "is_default_shipping"):
         flagged = [a for a in addresses if a.get(flag)]

@@ -101,6 +101,7 @@ class RowsBuilder:
 
     def __init__(self, *, job: ImportJob, actor: Actor) -> None:
         self.job_id = job.pk
+        self._event_head = f'{{"import": {_json_scalar(job.pk)}, "line": '
         self.consent_tail = (job.consent_note[:255], actor.source, actor.user_id, actor.ip_address)
         spec = [entry for entry in _customer_spec() if entry[0] != "id"]
         self._position = {column: index for index, (column, _c, _d) in enumerate(spec)}
@@ -169,14 +170,15 @@ class RowsBuilder:
         """The ``customer_created`` event's data as ``json.dumps`` writes it, put together
         from its parts (the whole dict through ``json.dumps`` cost twice as much)."""
         email = fields.get("email", "")
+        email = _json_string(email) if type(email) is str else _json_scalar(email)
         name = f"{fields['first_name']} {fields['last_name']}".strip()
-        channels = ", ".join(f'"{channel}"' for channel, _when, _level in consents)
+        channels = ", ".join([f'"{channel}"' for channel, _when, _level in consents])
         # The row's fingerprint: the next import of the same row knows it by it (import_known).
         tail = f', "fingerprint": {fingerprint}' if fingerprint else ""
         return (
-            f'{{"import": {_json_scalar(self.job_id)}, "line": {line},'
+            f"{self._event_head}{line},"
             f' "guest": {"true" if fields.get("is_guest") else "false"},'
-            f' "email": {_json_scalar(email)}, "name": {_json_string(name)},'
+            f' "email": {email}, "name": {_json_string(name)},'
             f' "consents": [{channels}]{tail}}}'
         )
 
