@@ -279,3 +279,51 @@ def test_a_dry_run_counts_a_customer_stored_since_it_began_as_updated(actor, mak
     make_customer(email="person2@example.com", first_name="Prénom", last_name="Nom2")
     plan = planner.plan(list(planner.records()))
     assert (len(plan.creates), len(plan.updates), plan.unchanged) == (1, 1, 0)
+
+
+def _run_planner(rows, *, actor) -> Planner:
+    job = upload(csv_bytes(HEADER, rows), actor=actor)
+    job = import_job_configure(job=job, actor=actor, mapping=MAPPING)
+    planner = Planner(job, actor=actor)
+    planner._creating.value = True  # as after a batch of mostly new customers
+    return planner
+
+
+def test_a_run_sends_new_customers_as_their_rows_and_what_checks_them(actor, make_customer):
+    make_customer(email="person2@example.com", first_name="Autre", last_name="Nom2")
+    planner = _run_planner([row(1), row(2), row(3)], actor=actor)
+    batch = planner.clean(list(planner.records()))
+    crossed = {values["email"]: values for _record, values in batch.cleaned}
+    assert set(crossed["person1@example.com"]) == {
+        "email", "first_name", "last_name", "_rows", "_new"
+    }  # fmt: skip
+    assert "_new" not in crossed["person2@example.com"]  # stored: goes over whole
+    assert crossed["person2@example.com"]["first_name"] == "Prénom"
+    plan = planner.plan_cleaned(batch)
+    assert [new.line for new in plan.creates] == [2, 4]
+    assert [update.changes["first_name"] for update in plan.updates] == [("Autre", "Prénom")]
+
+
+def test_a_customer_stored_since_the_run_began_is_updated_from_the_file(
+    actor, make_customer, parsed
+):
+    planner = _run_planner([row(1), row(2), row(3)], actor=actor)
+    batch = planner.clean(list(planner.records()))
+    assert all(values.get("_new") for _record, values in batch.cleaned)
+    # Someone else stores the customer of line 3 while the batch is on its way.
+    stored = make_customer(email="person2@example.com", first_name="Autre", last_name="Nom2")
+    parsed.clear()
+    plan = planner.plan_cleaned(batch)
+    assert parsed == [2, 3, 4]  # the file read again, for that one line
+    assert [new.line for new in plan.creates] == [2, 4]
+    [update] = plan.updates
+    assert (update.line, update.customer_id) == (3, stored.pk)
+    assert update.changes["first_name"] == ("Autre", "Prénom")
+    assert plan.rejected == 0
+
+
+def test_a_run_reads_the_stored_e_mails_only_for_a_file_that_mostly_creates(actor, make_customer):
+    assert _run_planner([row(1), row(2)], actor=actor).stored_emails is not None
+    for n in range(3):
+        make_customer(email=f"someone{n}@example.com")
+    assert _run_planner([row(1), row(2), row(3)], actor=actor).stored_emails is None

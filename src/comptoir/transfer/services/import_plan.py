@@ -269,7 +269,7 @@ class Planner(RecordCleaning):
         # changed since: counted unchanged without being read (``import_known``).
         self.fingerprints = Fingerprints(fingerprint_key(job))
         self.known = KnownRows.load(job)
-        self.stored_emails = stored_emails(job) if counting_only else None
+        self.stored_emails = stored_emails(job) if counting_only or _creates_likely(job) else None
 
     def records(self) -> Iterator[Record]:
         """The job's file as records, with their fingerprints, known rows left unparsed."""
@@ -328,9 +328,8 @@ class Planner(RecordCleaning):
                 continue
             if ahead:
                 self._rows_ahead(record, values, now)
-            elif self._surely_new(values):
-                values = {key: values[key] for key in _COUNTED if key in values}
-                values["_new"] = True
+            if (self.counting_only or "_rows" in values) and self._surely_new(values):
+                values = _trimmed(values)
             # What matching still needs of the record: its lines and the id it may match on
             # (the rest is in ``values``; a smaller batch crosses between processes faster).
             record.values = {"id": record.values.get("id")}
@@ -351,6 +350,8 @@ class Planner(RecordCleaning):
         for record, problems in rejected:
             self._reject(plan, record, problems)
         stored = self._stored_find(cleaned)
+        if not self.counting_only and self.job.mode != ImportMode.CREATE:
+            cleaned = self._stored_since(cleaned, stored, plan)
         taken = self._emails_taken(cleaned)
         context = _StoredContext.load([row["id"] for row in stored.values() if row])
         for record, values in cleaned:
@@ -362,10 +363,38 @@ class Planner(RecordCleaning):
         return plan
 
     def _surely_new(self, values: dict[str, Any]) -> bool:
-        """In a dry run, whether no stored customer has the record's e-mail (``stored_emails``):
-        then its plan only counts it, and only what ``_create`` checks need cross over."""
+        """Whether no customer stored when the job began has the record's e-mail
+        (``stored_emails``): then only what ``_create`` checks, and the rows built ahead in a
+        run, need cross over (``_trimmed``). A customer stored since (by someone else) is
+        found when the batch is matched: see ``_stored_since``."""
         stored = self.stored_emails
         return stored is not None and hash(email_key(values.get("email"))) not in stored
+
+    def _stored_since(self, cleaned: list, stored: dict, plan: BatchPlan) -> list:
+        """``cleaned`` with the full values of each trimmed record (``_surely_new``) whose
+        e-mail a customer took since the job began: it updates that customer, and needs what
+        the file says. They are read again from the file, one pass for the batch (this only
+        happens when someone else stores a customer of the file while it is imported)."""
+        again = {
+            record.line
+            for record, values in cleaned
+            if values.get("_new") and stored.get(self._match_value(record, values))
+        }
+        if not again:
+            return cleaned
+        fresh: dict[int, dict[str, Any]] = {}
+        for record in records_read(self.job):
+            if record.line not in again:
+                continue
+            try:
+                fresh[record.line] = self._record_clean(record)
+            except RowRejected as rejected:  # (the same rules: never, but not silently)
+                self._reject(plan, record, rejected.problems)
+        return [
+            (record, fresh[record.line] if record.line in again else values)
+            for record, values in cleaned
+            if record.line not in again or record.line in fresh
+        ]
 
     def _rows_ahead(self, record: Record, values: dict[str, Any], now) -> None:
         """Build the rows of the customer ``values`` would create, into ``values["_rows"]``:
@@ -922,6 +951,25 @@ def _same(before: Any, after: Any) -> bool:
     if isinstance(before, str) and after is None:
         return before == ""
     return before == after
+
+
+def _trimmed(values: dict[str, Any]) -> dict[str, Any]:
+    """What a record no stored customer matches needs to be planned: the values ``_create``
+    checks, its rows if they were built ahead, and the mark (``_new``) that this is all."""
+    kept = {key: values[key] for key in _COUNTED if key in values}
+    if "_rows" in values:
+        kept["_rows"] = values["_rows"]
+    kept["_new"] = True
+    return kept
+
+
+def _creates_likely(job: ImportJob) -> bool:
+    """Whether the run's file will mostly create customers, so that its rows are built ahead
+    and trimmed (``_trimmed``): a file matched on the e-mail (``stored_emails``) with at least
+    twice as many rows as there are customers. Otherwise reading every stored e-mail would
+    cost more than it saves."""
+    expected = job.rows_total or (job.file_info or {}).get("lines") or 0
+    return job.match == MatchKey.EMAIL and 2 * Customer.objects.count() <= expected
 
 
 @functools.lru_cache(maxsize=256)
