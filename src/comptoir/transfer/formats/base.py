@@ -347,7 +347,7 @@ class RowParser:
         _names_split(values)
         for slot in ("address", "billing", "shipping"):
             address = slots.get(slot)
-            if address and any(v not in (None, "") for v in address.values()):
+            if address and _filled(address):
                 _names_split(address)
                 _street_split(address)
                 if slot == "billing":
@@ -369,6 +369,13 @@ class RowParser:
                 continue
             return False
         return True
+
+
+def _filled(values: dict[str, Any]) -> bool:
+    """Whether any of ``values`` is neither None nor empty text (counted in C: a generator
+    over the values was a quarter of the cost of parsing a row with an address)."""
+    found = list(values.values())
+    return len(found) > found.count(None) + found.count("")
 
 
 def _same(value: Any, other: Any) -> bool:
