@@ -15,6 +15,7 @@ from comptoir.core.models import Event
 from comptoir.customers.models import Address, ConsentRecord, Customer, Membership
 from comptoir.customers.services import customer_note_set, customer_update
 from comptoir.groups.models import Group
+from comptoir.transfer.formats.base import Record
 from comptoir.transfer.models import ImportBatch, ImportJob, ImportRejection, ImportState
 from comptoir.transfer.services import importing
 from comptoir.transfer.services.import_clean import ADDRESS_KEYS
@@ -445,6 +446,34 @@ def test_rows_built_ahead_are_those_the_writer_would_build(actor, vip_group):
                 "email": f"person{n}@example.com", "name": f"Prénom Nom{n}",
                 "consents": ["newsletter"]}  # fmt: skip
         assert built.event == json.dumps(data)
+
+
+def test_rows_left_unparsed_are_cleaned_as_the_parsed_ones(actor):
+    # A run's batches cross unparsed where the format allows (``records_read(parsed=False)``),
+    # so that either process can parse them; cleaning them gives what the parsed records give.
+    job = job_for([_rich_row(1), row(2, email="nope"), _rich_row(3, phone="12")], actor=actor)
+    planner = Planner(job, actor=actor)
+    rows = list(planner.records(parsed=False))
+    assert [(line, cells[0]) for line, cells, _problem, _print in rows] == [
+        (2, "person1@example.com"), (3, "nope"), (4, "person3@example.com")
+    ]  # fmt: skip
+    assert all(fingerprint for *_rest, fingerprint in rows)
+    from_rows, from_records = planner.clean(rows), planner.clean(list(planner.records()))
+    assert [r.line for r in from_rows.records] == [r.line for r in from_records.records]
+    assert [r.fingerprint for r in from_rows.records] == [r[3] for r in rows]
+    assert from_rows.cleaned == from_records.cleaned and len(from_rows.cleaned) == 1
+    assert from_rows.rejected == from_records.rejected
+    assert [r.line for r, _problems in from_rows.rejected] == [3, 4]
+
+
+def test_a_file_with_continuation_rows_is_always_read_parsed(actor):
+    header = ["email", "_website", "firstname", "lastname", "_address_city", "_address_street"]
+    rows = [["a@example.com", "base", "Ann", "Lee", "Lyon", "1 rue A"],
+            ["", "", "", "", "Paris", "2 rue B"]]  # fmt: skip
+    job = upload(csv_bytes(header, rows), actor=actor)
+    assert job.platform == "magento_composite"
+    [record] = records_read(job, parsed=False)
+    assert isinstance(record, Record) and len(record.addresses) == 2
 
 
 def test_an_address_missing_keys_or_holding_none_becomes_empty_text():

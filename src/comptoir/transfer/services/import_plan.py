@@ -150,23 +150,35 @@ def job_parser(job: ImportJob) -> RowParser:
     )
 
 
+# A row of the file not parsed yet: (line, cells, problem, fingerprint). ``records_read``
+# leaves rows so when asked, and ``Planner.clean`` parses them, in whichever process cleans.
+Unparsed = tuple[int, list[str], str, int]
+
+
 def records_read(
     job: ImportJob,
     *,
     fingerprints: Fingerprints | None = None,
     known: KnownRows | None = None,
-) -> Iterator[Record]:
+    parsed: bool = True,
+) -> Iterator[Record | Unparsed]:
     """The job's file as records: one per customer, its continuation rows merged in. With
     ``fingerprints``, each record has its fingerprint; a row that is one record on its own and
-    whose fingerprint is ``known`` is not parsed (``import_known``)."""
+    whose fingerprint is ``known`` is not parsed (``import_known``). Without ``parsed``, a
+    file without continuation rows gives its rows ``Unparsed``: parsing them can then be
+    shared between the two processes of a run (``importing._ahead``)."""
     info = FileInfo.from_dict(job.file_info)
     parser = job_parser(job)
     skip_known = bool(known) and not parser.continuation_rows
+    leave = not parsed and not parser.continuation_rows
     pending: Record | None = None
     for row in rows_read(job_file(job), info):
         fingerprint = fingerprints.of(row.cells) if fingerprints and not row.problem else 0
         if skip_known and fingerprint in known:
             record = Record(row.line, {}, [], [], fingerprint=fingerprint, known=True)
+        elif leave:
+            yield (row.line, row.cells, row.problem, fingerprint)
+            continue
         else:
             record = parser.parse(row.line, row.cells, row.problem)
             record.fingerprint = fingerprint
@@ -248,6 +260,7 @@ class Planner(RecordCleaning):
         self.now = timezone.now()
         self.user_id = actor.user_id
         self.rows = RowsBuilder(job=job, actor=actor)
+        self.parser = job_parser(job)
         # Whether the last batch planned was mostly new customers, in memory the reading
         # process shares (see ``clean``): it then builds their rows ahead.
         self._creating = RawValue(ctypes.c_bool, False)
@@ -271,11 +284,12 @@ class Planner(RecordCleaning):
         self.known = KnownRows.load(job)
         self.stored_emails = stored_emails(job) if counting_only or _creates_likely(job) else None
 
-    def records(self) -> Iterator[Record]:
-        """The job's file as records, with their fingerprints, known rows left unparsed."""
+    def records(self, *, parsed: bool = True) -> Iterator[Record | Unparsed]:
+        """The job's file as records, with their fingerprints, known rows left unparsed (and
+        without ``parsed``, the others too where the format allows: see ``records_read``)."""
         # A dry run has nothing to keep them in: it only needs them to find known rows.
         fingerprints = self.fingerprints if self.known or not self.counting_only else None
-        return records_read(self.job, fingerprints=fingerprints, known=self.known)
+        return records_read(self.job, fingerprints=fingerprints, known=self.known, parsed=parsed)
 
     # -- lookups ---------------------------------------------------------------------------------
 
@@ -307,14 +321,23 @@ class Planner(RecordCleaning):
     def plan(self, records: Sequence[Record]) -> BatchPlan:
         return self.plan_cleaned(self.clean(records))
 
-    def clean(self, records: Sequence[Record]) -> CleanBatch:
+    def _parsed(self, row: Unparsed) -> Record:
+        line, cells, problem, fingerprint = row
+        record = self.parser.parse(line, cells, problem)
+        record.fingerprint = fingerprint
+        return record
+
+    def clean(self, records: Sequence[Record | Unparsed]) -> CleanBatch:
         """The first half of planning, which reads no database and keeps nothing from one
         batch to the next (so it can run ahead, in another process, while the previous batch
         is written): each record cleaned, or its reasons for rejection. While the batches
         planned are mostly new customers, each record's rows as a new customer are built too
         (``_rows_ahead``): the one thing the batches before decide, and only how fast, not
         what, the plan is."""
-        batch = CleanBatch(records=list(records))
+        records = [
+            record if isinstance(record, Record) else self._parsed(record) for record in records
+        ]
+        batch = CleanBatch(records=records)
         ahead = self._creating.value and not self.counting_only
         now = timezone.now()
         for record in records:

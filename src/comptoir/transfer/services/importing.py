@@ -65,7 +65,7 @@ from comptoir.transfer.models import (
     MatchKey,
     PasswordPolicy,
 )
-from comptoir.transfer.services.import_plan import CleanBatch, Planner
+from comptoir.transfer.services.import_plan import CleanBatch, Planner, Unparsed
 from comptoir.transfer.services.import_write import batch_write, rejections_write
 
 BATCH_SIZE = 2_000
@@ -326,7 +326,11 @@ def _release(job: ImportJob, token: str, **changes: Any) -> bool:
     )
 
 
-def _batches(records: Iterable[Record]) -> Iterator[list[Record]]:
+def _line(record: Record | Unparsed) -> int:
+    return record.line if isinstance(record, Record) else record[0]
+
+
+def _batches(records: Iterable[Record | Unparsed]) -> Iterator[list[Record | Unparsed]]:
     iterator = iter(records)
     while batch := list(islice(iterator, BATCH_SIZE)):
         yield batch
@@ -350,8 +354,8 @@ def _parallel(job: ImportJob) -> bool:
 
 
 def _ahead(
-    read: Callable[[], Iterator[list[Record]]],
-    clean: Callable[[list[Record]], CleanBatch],
+    read: Callable[[], Iterator[list[Record | Unparsed]]],
+    clean: Callable[[list[Record | Unparsed]], CleanBatch],
     *,
     language: str,
     parallel: bool,
@@ -442,8 +446,8 @@ def import_dry_run(*, job: ImportJob, actor: Actor, progress: Progress | None = 
                 planner = Planner(job, actor=actor, counting_only=True)
             totals = dict(dry_rows=0, dry_created=0, dry_updated=0, dry_unchanged=0, dry_rejected=0)
 
-            def batches_read() -> Iterator[list[Record]]:
-                return _batches(planner.records())
+            def batches_read() -> Iterator[list[Record | Unparsed]]:
+                return _batches(planner.records(parsed=False))
 
             batches = _ahead(
                 batches_read, planner.clean, language=job.language, parallel=_parallel(job)
@@ -541,10 +545,10 @@ def _run_batches(job: ImportJob, token: str, actor: Actor, progress: Progress | 
     if checkpoint:
         _keys_before_checkpoint(job, checkpoint, planner)
 
-    def batches_read() -> Iterator[list[Record]]:
-        records = planner.records()
+    def batches_read() -> Iterator[list[Record | Unparsed]]:
+        records = planner.records(parsed=False)
         if checkpoint:
-            records = (record for record in records if record.line > checkpoint)
+            records = (record for record in records if _line(record) > checkpoint)
         return _batches(records)
 
     number = job.batches.count()
