@@ -333,7 +333,7 @@ class Planner(RecordCleaning):
         is written): each record cleaned, or its reasons for rejection. While the batches
         planned are mostly new customers, each record's rows as a new customer are built too
         (``_rows_ahead``): the one thing the batches before decide, and only how fast, not
-        what, the plan is."""
+        what, the plan is. Rows that came unparsed (``Unparsed``) are parsed first."""
         records = [
             record if isinstance(record, Record) else self._parsed(record) for record in records
         ]

@@ -100,7 +100,6 @@ class RowsBuilder:
     tens of millions of times."""
 
     def __init__(self, *, job: ImportJob, actor: Actor) -> None:
-        self.job_id = job.pk
         self._event_head = f'{{"import": {_json_scalar(job.pk)}, "line": '
         self.consent_tail = (job.consent_note[:255], actor.source, actor.user_id, actor.ip_address)
         spec = [entry for entry in _customer_spec() if entry[0] != "id"]
