@@ -113,20 +113,20 @@ def _sqlite_values(batch: list[tuple], width: int) -> tuple[str, list[tuple]]:
     kept: list[tuple] = []
     size = len(batch)
     for column in zip(*batch, strict=True):
-        kinds = set(map(type, column))  # one type only: 1, 1.0 and True are equal but not alike
-        kind = kinds.pop() if len(kinds) == 1 else None
         first = column[0]
-        if first is None and kind is type(None):
-            literals.append("NULL")
-            continue
-        if kind in (bool, int) and column.count(first) == size and _INT64[0] <= first <= _INT64[1]:
-            literals.append(str(int(first)))
-            continue
-        if _literal_text(first) and column.count(first) == size:
-            # (``replace`` gives a plain str of the value, an enum's too, never its name.)
-            literals.append("'" + first.replace("'", "''") + "'")
-            continue
-        if kind is bool:
+        if column.count(first) == size:  # every value equal to the first
+            if first is None:
+                literals.append("NULL")
+                continue
+            # One type only: 1, 1.0 and True are equal but not alike.
+            if type(first) in (bool, int) and _alike(column) and _INT64[0] <= first <= _INT64[1]:
+                literals.append(str(int(first)))
+                continue
+            if _literal_text(first):
+                # (``replace`` gives a plain str of the value, an enum's too, never its name.)
+                literals.append("'" + first.replace("'", "''") + "'")
+                continue
+        if type(first) is bool and _alike(column):
             column = tuple(map(int, column))
         literals.append("?")
         kept.append(column)
@@ -135,6 +135,12 @@ def _sqlite_values(batch: list[tuple], width: int) -> tuple[str, list[tuple]]:
 
 _INT64 = (-(2**63), 2**63 - 1)  # what SQLite keeps as an integer; a larger one is bound (refused)
 _LITERAL_TEXT_MAX = 200
+
+
+def _alike(column: tuple) -> bool:
+    """Whether every value of ``column`` has the same type. (Asked only of a column whose
+    first value calls for it: it costs a call a value, which most columns need not pay.)"""
+    return len(set(map(type, column))) == 1
 
 
 def _literal_text(value: Any) -> bool:
