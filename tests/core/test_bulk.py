@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from comptoir.core.bulk import (
     LOAD_CHECKPOINT_PAGES,
@@ -420,3 +422,41 @@ def test_tables_analyze_gives_the_planner_the_new_row_counts():
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass('customers_tag')")
         assert cursor.fetchone()[0] == 300
+
+
+_VALUES = st.sampled_from(
+    [None, True, False, 0, 1, -7, 2**63, 1.0, 0.0, "", "a", "l'été", "a\x00b", "x" * 201]
+)
+
+
+# Equal values of other types (1, True and 1.0), and text no statement may hold.
+@example([(1,), (1.0,)])
+@example([(0, True), (False, True)])
+@example([("a\x00b",), ("a\x00b",)])
+@given(st.integers(1, 4).flatmap(lambda width: st.lists(
+    st.tuples(*[_VALUES] * width), min_size=1, max_size=5)))  # fmt: skip
+def test_sqlite_literals_store_what_binding_every_value_would(batch):
+    """Whatever mix of values a batch holds, the statement ``_sqlite_values`` writes stores
+    the same values, of the same SQLite types, as binding each value of each row (booleans
+    being integers either way)."""
+    import sqlite3
+
+    from comptoir.core.bulk import _sqlite_values
+
+    width = len(batch[0])
+    database = sqlite3.connect(":memory:")
+    columns = ", ".join(f"c{n}" for n in range(width))
+    database.execute(f"CREATE TABLE t (n INTEGER PRIMARY KEY, {columns})")
+    database.execute(f"CREATE TABLE u (n INTEGER PRIMARY KEY, {columns})")
+    values, rows = _sqlite_values(batch, width)
+    try:
+        database.executemany(f"INSERT INTO t ({columns}) VALUES {values}", rows)
+    except OverflowError:  # 2**63 bound: refused either way
+        with pytest.raises(OverflowError):
+            database.executemany(f"INSERT INTO u ({columns}) VALUES ({', '.join('?' * width)})",
+                                 batch)  # fmt: skip
+        return
+    database.executemany(f"INSERT INTO u ({columns}) VALUES ({', '.join('?' * width)})", batch)
+    read = ", ".join(f"typeof(c{n}), c{n}" for n in range(width))
+    assert (database.execute(f"SELECT {read} FROM t ORDER BY n").fetchall()
+            == database.execute(f"SELECT {read} FROM u ORDER BY n").fetchall())  # fmt: skip
