@@ -329,7 +329,9 @@ class RowParser:
             cell = row[index] if index < width else ""
             if not cell:
                 value = None  # every cell parser reads an empty cell as None
-            elif "\ufffd" in cell:  # undecodable bytes (see reading.py)
+            elif "\ufffd" in cell or "\x00" in cell:
+                # Undecodable bytes (see reading.py), or a NUL, which no text column of
+                # PostgreSQL can hold (and no spreadsheet writes in a cell).
                 record.errors.append(
                     (header, _("This cell holds characters that are not valid text."))
                 )
