@@ -104,8 +104,9 @@ def _sqlite_values(batch: list[tuple], width: int) -> tuple[str, list[tuple]]:
     literal and left out of the rows, and a column of booleans goes in as the integers SQLite
     stores them as anyway. So is a column holding the same short text in every row (empty
     cells, a batch's timestamp, a choice's value): each bound text is copied, and a str
-    subclass (a choices enum) goes through the adaptation protocol too. A customer's row of
-    fifty columns went in twice as fast.
+    subclass (a choices enum) goes through the adaptation protocol too. Rows of fifty columns
+    like a customer's went in twice as fast into a bare table; an import's customers, with
+    their indexes, a sixth faster.
     """
     if len(batch) < 2:
         return f"({', '.join('?' * width)})", batch
