@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import phonenumbers
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from comptoir.core.normalise import (
     PLAIN_EMAIL,
     email_clean,
+    name_clean,
     phone_plain_to_e164,
     phone_to_e164,
 )
@@ -171,3 +173,17 @@ def test_the_plain_validity_check_takes_the_short_way_for_common_numbers(monkeyp
     assert phone_plain_to_e164("06 12 34 56 78", "FR") == "+33612345678"
     assert phone_plain_to_e164("01 42 68 53 00", "FR") == "+33142685300"
     assert phone_plain_to_e164("+44 20 7946 0123", "FR") == "+442079460123"
+
+
+def test_a_name_is_trimmed_and_its_runs_of_any_space_made_one():
+    assert name_clean("  Jean \t\n Pierre\u00a0 Dupont ") == "Jean Pierre Dupont"
+    assert name_clean("Jean Pierre") == "Jean Pierre"
+    assert name_clean(" Jean\tPierre") == "Jean Pierre"
+    assert name_clean(None) == ""
+
+
+@given(value=st.text(alphabet=st.sampled_from(" \t\n\r\x0b\x0c\x1c\x85\xa0\u2003\u2028\u3000ab"
+                                                "é-'"), max_size=12) | st.text(max_size=12))
+def test_a_name_cleans_as_the_whitespace_rule_says_whichever_way_it_takes(value):
+    # The short way (single spaces already) must give what the regular expression gives.
+    assert name_clean(value) == re.sub(r"\s+", " ", value).strip()

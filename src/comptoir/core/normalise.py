@@ -22,7 +22,12 @@ _spaces = re.compile(r"\s+")
 
 def name_clean(value: str | None) -> str:
     """Trim and collapse inner whitespace: '  Jean   Pierre ' -> 'Jean Pierre'."""
-    return _spaces.sub(" ", value or "").strip()
+    value = value or ""
+    if value.isprintable() and "  " not in value:
+        # Every whitespace character but the space is unprintable, so this value's runs are
+        # single spaces already: the regex would change nothing (an import cleans millions).
+        return value.strip()
+    return _spaces.sub(" ", value).strip()
 
 
 # The everyday shape of an e-mail (ASCII letters, digits, dots, "_", "+" and "-"; a domain of
