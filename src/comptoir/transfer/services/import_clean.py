@@ -21,6 +21,7 @@ from comptoir.transfer.formats.base import Record
 from comptoir.transfer.models import PasswordPolicy
 
 CONSENTS = ("newsletter", "partner_offers", "sms")
+_CONSENT_MOMENTS = tuple((channel, f"{channel}_at") for channel in CONSENTS)
 PROFILE_TARGETS = (
     "title", "first_name", "last_name", "email", "phone", "mobile", "birthday", "language",
     "company", "siret", "ape_code", "vat_number", "website", "social_accounts", "external_id",
@@ -218,7 +219,7 @@ class RecordCleaning:
             for key in ("first_name", "last_name"):
                 if not address[key]:
                     address[key] = name_clean(raw.get(key) or "")
-            for key, limit in _ADDRESS_LIMITS.items():
+            for key, limit in _ADDRESS_LIMITS:
                 if len(address[key]) > limit:
                     problems.append((self._address_column(key), _("This value is too long.")))
             if address["phone"]:
@@ -257,10 +258,10 @@ class RecordCleaning:
                      _("A blocked customer needs a reason for blocking."))
                 )  # fmt: skip
             values["blocked_reason"] = reason if raw["is_blocked"] else ""
-        for channel in CONSENTS:
+        for channel, moment in _CONSENT_MOMENTS:
             if raw.get(channel) is not None:
                 values[channel] = raw[channel]
-                values[f"{channel}_at"] = raw.get(f"{channel}_at")
+                values[moment] = raw.get(moment)
         values["_opt_in"] = raw.get("newsletter_opt_in") or self.job.opt_in_level
         if "note" in raw:
             values["note"] = (raw["note"] or "").strip()
@@ -315,11 +316,11 @@ class RecordCleaning:
         return None
 
 
-_ADDRESS_LIMITS = {
-    key: Address._meta.get_field(key).max_length
+_ADDRESS_LIMITS = tuple(
+    (key, Address._meta.get_field(key).max_length)
     for key in ADDRESS_KEYS
     if key not in ("country", "phone")
-}
+)
 
 _WORD = re.compile(r"[\s.]+")
 
