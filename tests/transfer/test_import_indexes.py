@@ -13,7 +13,7 @@ from comptoir.core.search import FTS_TABLE
 from comptoir.customers.filters import CustomerFilterSet
 from comptoir.customers.models import Customer
 from comptoir.transfer.models import ImportJob, ImportState
-from comptoir.transfer.services import importing
+from comptoir.transfer.services import import_plan, importing
 from comptoir.transfer.services.import_undo import import_undo
 from comptoir.transfer.services.importing import import_dry_run, import_job_watch, import_run
 from tests.transfer.importing_helpers import csv_bytes, dry_then_run, upload
@@ -110,7 +110,9 @@ def test_a_large_import_into_an_empty_table_builds_the_indexes_at_the_end(
     assert _indexes(Customer) == customers and _indexes(Event) == events
     # While it ran: what matching reads and what enforces a rule stayed; the sorts were gone.
     during = set(seen[0].values())
-    assert (("email_key",), False) in during and (("external_id",), False) in during
+    assert (("external_id",), False) in during
+    # The e-mail's unique index (registered customers) stayed; its plain one (guests) did not.
+    assert (("email_key",), True) in during and (("email_key",), False) not in during
     assert all(info in during for info in customers.values() if info[1])
     assert (("last_name", "id"), False) not in during
     assert len(seen) == 3 and all(batch == seen[0] for batch in seen)
@@ -123,6 +125,38 @@ def test_a_large_import_into_an_empty_table_builds_the_indexes_at_the_end(
         # A smaller page cache: no index with random keys to keep up to date.
         assert cache_seen == [importing.LOAD_CACHE_MB_INDEXES_PUT_OFF] * 3
         assert _fts_segments() == 1
+
+
+def test_the_e_mail_lookup_goes_through_the_unique_index_while_the_plain_one_is_put_off(
+    deferrable, actor, monkeypatch
+):
+    """Each batch looks its e-mails up in the words of the unique index's condition, so the
+    database reads that index rather than the whole table."""
+    plans: list[str] = []
+    real = import_plan._customer_rows
+
+    def explained(where, params):
+        if (("email_key",), False) not in _indexes(Customer).values():
+            plans.append(_plan(f'SELECT "id" FROM "customers_customer" WHERE {where}', params))
+        return real(where, params)
+
+    monkeypatch.setattr(import_plan, "_customer_rows", explained)
+    job = dry_then_run(_job(9, actor=actor), actor=actor)
+    assert (job.state, job.created) == (ImportState.DONE, 9)
+    assert len(plans) == 3, plans
+    assert all("customer_email_unique_registered" in plan for plan in plans), plans
+
+
+def _plan(sql: str, params: list) -> str:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            return " ".join(str(row[-1]) for row in cursor.fetchall())
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a table of a few rows: the index anyway
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = " ".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SET LOCAL enable_seqscan = on")
+        return plan
 
 
 def _fts_automerge() -> int:

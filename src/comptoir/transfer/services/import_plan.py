@@ -571,7 +571,7 @@ class Planner(RecordCleaning):
         key_of = {MatchKey.EMAIL: "email_key", MatchKey.ID: "id"}.get(self.job.match, "external_id")
         where, params = _among(key_of, keys, listed=key_of != "id")
         if key_of == "email_key":
-            where += f" AND NOT {_quote('is_guest')}"
+            where += _REGISTERED
         found: dict[Any, dict | None] = {}
         for row in _customer_rows(where, params):
             key = row[key_of]
@@ -590,7 +590,7 @@ class Planner(RecordCleaning):
         return dict(
             _fetch(
                 f"SELECT {_quote('email_key')}, {_quote('id')} FROM {_quote(_CUSTOMERS)}"
-                f" WHERE {among} AND NOT {_quote('is_guest')}",
+                f" WHERE {among}{_REGISTERED}",
                 params,
             )
         )
@@ -865,6 +865,12 @@ def _among(column: str, values, *, listed: bool = True) -> tuple[str, list]:
     if listed and connection.vendor == "postgresql":
         return f"{_quote(column)} = ANY(%s)", [values]
     return f"{_quote(column)} IN ({', '.join(['%s'] * len(values))})", values
+
+
+# Registered customers with an e-mail, in the words of the partial unique index on the e-mail
+# (``customer_email_unique_registered``), so that both databases look them up through it: a
+# large import puts off the plain index on the e-mail (``importing._KEPT_CUSTOMER_INDEXES``).
+_REGISTERED = f" AND NOT {_quote('is_guest')} AND NOT ({_quote('email_key')} = '')"
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:
