@@ -15,7 +15,7 @@ from comptoir.customers.services.bulk import customer_delete
 from comptoir.groups.services import group_update
 from comptoir.transfer.formats.base import RowParser
 from comptoir.transfer.models import ImportJob
-from comptoir.transfer.services import import_known, importing
+from comptoir.transfer.services import import_known, import_plan, importing
 from comptoir.transfer.services.import_known import Fingerprints, KnownRows, fingerprint_key
 from comptoir.transfer.services.import_plan import Planner
 from comptoir.transfer.services.importing import import_dry_run, import_job_configure, import_run
@@ -279,6 +279,31 @@ def test_a_dry_run_counts_a_customer_stored_since_it_began_as_updated(actor, mak
     make_customer(email="person2@example.com", first_name="Prénom", last_name="Nom2")
     plan = planner.plan(list(planner.records()))
     assert (len(plan.creates), len(plan.updates), plan.unchanged) == (1, 1, 0)
+
+
+def test_a_dry_run_looks_up_only_the_stored_e_mails_while_nothing_changes(
+    actor, make_customer, monkeypatch
+):
+    make_customer(email="person2@example.com", first_name="Autre", last_name="Nom2")
+    looked_up: list[list] = []
+    real = import_plan._customer_rows
+
+    def spy(where, params):
+        looked_up.append(sorted(map(str, params[0] if isinstance(params[0], list) else params)))
+        return real(where, params)
+
+    monkeypatch.setattr(import_plan, "_customer_rows", spy)
+    job = upload(csv_bytes(HEADER, [row(1), row(2), row(3)]), actor=actor)
+    job = import_job_configure(job=job, actor=actor, mapping=MAPPING)
+    planner = Planner(job, actor=actor, counting_only=True)
+    plan = planner.plan(list(planner.records()))
+    assert (len(plan.creates), len(plan.updates)) == (2, 1)
+    assert looked_up == [["person2@example.com"]]
+    # Once customer data changed, every e-mail of the batch is looked up again.
+    make_customer(email="person3@example.com", first_name="Prénom", last_name="Nom3")
+    plan = planner.plan(list(planner.records()))
+    assert (len(plan.creates), len(plan.updates)) == (1, 2)
+    assert looked_up[1] == [f"person{n}@example.com" for n in (1, 2, 3)]
 
 
 def _run_planner(rows, *, actor) -> Planner:
