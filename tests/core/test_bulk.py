@@ -14,6 +14,7 @@ from comptoir.core.bulk import (
     LOAD_CHECKPOINT_PAGES,
     bulk_insert,
     bulk_load_mode,
+    commits_unsynced,
     datetime_text,
     epoch_formatter,
     foreign_keys_deferred,
@@ -213,6 +214,23 @@ def test_bulk_load_mode_changes_settings_for_the_load_only():
     if connection.vendor == "sqlite":
         assert (pages_before, pages_inside) == (1000, LOAD_CHECKPOINT_PAGES)
         assert checkpoint_pages() == 1000
+
+
+def test_commits_go_unsynced_for_the_duration_only_on_postgresql():
+    def synchronous() -> str:
+        with connection.cursor() as cursor:
+            if connection.vendor == "sqlite":
+                cursor.execute("PRAGMA synchronous")
+            else:
+                cursor.execute("SHOW synchronous_commit")
+            return str(cursor.fetchone()[0])
+
+    before = synchronous()
+    with commits_unsynced():
+        inside = synchronous()
+    assert synchronous() == before
+    # SQLite keeps its own setting (NORMAL: no wait for the disk at a commit in WAL mode).
+    assert (before, inside) == (("1", "1") if connection.vendor == "sqlite" else ("on", "off"))
 
 
 def test_indexes_are_dropped_for_the_load_and_built_again():

@@ -100,6 +100,32 @@ def test_dry_run_counts_everything_and_writes_nothing(actor, make_customer):
     ]
 
 
+def test_a_dry_run_commits_its_batches_without_waiting_for_the_disk(actor, monkeypatch):
+    """PostgreSQL: its progress and rejected rows are done again after a crash; the setting
+    is the session's own again afterwards."""
+    from django.db import connection
+
+    def synchronous() -> str | None:
+        if connection.vendor != "postgresql":
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    seen, real = [], importing.rejections_write
+
+    def spy(**kwargs):
+        seen.append(synchronous())
+        return real(**kwargs)
+
+    monkeypatch.setattr(importing, "rejections_write", spy)
+    before = synchronous()
+    job = import_dry_run(job=job_for([row(1), row(2)], actor=actor), actor=actor)
+    assert job.dry_created == 2
+    expected = [None] if connection.vendor == "sqlite" else ["off"]
+    assert seen == expected and synchronous() == before
+
+
 def test_rejection_reasons_are_in_the_language_of_whoever_imports(actor):
     job = upload(csv_bytes(HEADER, [row(1, first_name="")]), actor=actor, language="fr")
     job = import_job_configure(job=job, actor=actor, mapping=MAPPING)

@@ -593,6 +593,28 @@ LOAD_CHECKPOINT_PAGES = 16_384
 
 
 @contextlib.contextmanager
+def commits_unsynced(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """PostgreSQL: for the duration, a commit does not wait for its write-ahead log to reach
+    the disk (``synchronous_commit=off``), restored afterwards. For a long series of small
+    transactions whose loss in a crash only means doing them again, such as a dry run's
+    progress and rejected rows: a crash may lose the last few, never consistency. (SQLite in
+    WAL mode with ``synchronous=NORMAL``, our setting, already commits that way.)"""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        before = cursor.fetchone()[0]
+        cursor.execute("SET synchronous_commit = off")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('synchronous_commit', %s, false)", [before])
+
+
+@contextlib.contextmanager
 def bulk_load_mode(*, cache_mb: int = 512, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     """Settings for the duration of a large load, restored afterwards.
 
