@@ -650,13 +650,7 @@ def bulk_load_mode(*, cache_mb: int = 512, using: str = DEFAULT_DB_ALIAS) -> Ite
             )
         )
     elif connection.vendor == "postgresql":
-        changes.append(
-            (
-                "SHOW synchronous_commit",
-                "SET synchronous_commit = off",
-                "SELECT set_config('synchronous_commit', %s, false)",
-            )
-        )
+        # (``synchronous_commit=off``: ``commits_unsynced`` below.)
         # Memory for building indexes (see indexes_deferred): sorts in memory, not on disk.
         changes.append(
             (
@@ -672,7 +666,8 @@ def bulk_load_mode(*, cache_mb: int = 512, using: str = DEFAULT_DB_ALIAS) -> Ite
                 cursor.execute(read)
                 restores.append((restore, cursor.fetchone()[0]))
                 cursor.execute(write)
-        yield
+        with commits_unsynced(using=using):
+            yield
     finally:
         with connection.cursor() as cursor:
             for restore, before in reversed(restores):
